@@ -1,0 +1,104 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "whisperapi",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "whisperapi", targets: ["whisperapi"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/fluent-kit", from: "1.57.0"),
+        .package(url: "https://github.com/vapor/fluent-sqlite-driver", from: "4.9.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
+    ],
+    targets: [
+        // Domain types and protocols; no server, database or process imports.
+        .target(
+            name: "WhisperAPICore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Local file object storage with HMAC-signed expiring URLs.
+        .target(
+            name: "Storage",
+            dependencies: [
+                "WhisperAPICore",
+            ]
+        ),
+        // FluentKit models, migrations and repositories (SQLite now, PostgreSQL later).
+        .target(
+            name: "Persistence",
+            dependencies: [
+                "WhisperAPICore",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The durable embedded queue, kept in the same SQL database.
+        .target(
+            name: "SQLQueue",
+            dependencies: [
+                "WhisperAPICore",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The Python engine processes and the result formatters.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "WhisperAPICore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The worker service: audio from storage, engine, result to storage.
+        .target(
+            name: "Worker",
+            dependencies: [
+                "WhisperAPICore", "Engine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The Hummingbird application: routes, auth, upload, status sync.
+        .target(
+            name: "Server",
+            dependencies: [
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "Engine", "Worker",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The thin command-line entry point.
+        .executableTarget(
+            name: "whisperapi",
+            dependencies: [
+                "Server",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "WhisperAPITests",
+            dependencies: [
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "Engine", "Server",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,62 @@
+import Foundation
+
+/// The canonical result JSON a worker stores for every transcription.
+public struct TranscriptResult: Codable, Sendable, Equatable {
+    /// One stretch of speech.
+    public struct Segment: Codable, Sendable, Equatable {
+        public var id: Int
+        public var start: Double
+        public var end: Double
+        public var text: String
+        public var avgLogprob: Double?
+        public var noSpeechProb: Double?
+        public var words: [Word]?
+
+        enum CodingKeys: String, CodingKey {
+            case id, start, end, text, words
+            case avgLogprob = "avg_logprob"
+            case noSpeechProb = "no_speech_prob"
+        }
+
+        public init(id: Int, start: Double, end: Double, text: String, avgLogprob: Double? = nil, noSpeechProb: Double? = nil, words: [Word]? = nil) {
+            self.id = id
+            self.start = start
+            self.end = end
+            self.text = text
+            self.avgLogprob = avgLogprob
+            self.noSpeechProb = noSpeechProb
+            self.words = words
+        }
+    }
+
+    /// One word with its timing.
+    public struct Word: Codable, Sendable, Equatable {
+        public var word: String
+        public var start: Double
+        public var end: Double
+        public var probability: Double?
+
+        public init(word: String, start: Double, end: Double, probability: Double? = nil) {
+            self.word = word
+            self.start = start
+            self.end = end
+            self.probability = probability
+        }
+    }
+
+    public var text: String
+    public var language: String?
+    public var duration: Double
+    public var model: String
+    public var task: String?
+    public var segments: [Segment]
+
+    public init(text: String, language: String?, duration: Double, model: String, task: String? = nil, segments: [Segment]) {
+        self.text = text
+        self.language = language
+        self.duration = duration
+        self.model = model
+        self.task = task
+        self.segments = segments
+    }
+}

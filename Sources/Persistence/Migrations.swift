@@ -1,0 +1,63 @@
+import FluentKit
+
+/// Creates users, api_keys, transcriptions and sync_cursors.
+struct CreateCoreTables: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(UserModel.schema)
+            .id()
+            .field("email", .string, .required)
+            .field("plan", .string, .required)
+            .field("is_admin", .bool, .required)
+            .field("created_at", .datetime, .required)
+            .unique(on: "email")
+            .create()
+        try await database.schema(APIKeyModel.schema)
+            .id()
+            .field("user_id", .uuid, .required, .references(UserModel.schema, .id, onDelete: .cascade))
+            .field("name", .string)
+            .field("prefix", .string, .required)
+            .field("key_hash", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("last_used_at", .datetime)
+            .field("revoked_at", .datetime)
+            .unique(on: "prefix")
+            .create()
+        try await database.schema(TranscriptionModel.schema)
+            .id()
+            .field("user_id", .uuid, .required, .references(UserModel.schema, .id, onDelete: .cascade))
+            .field("status", .string, .required)
+            .field("job_id", .string)
+            .field("progress", .int, .required)
+            .field("s3_audio_url", .string, .required)
+            .field("s3_result_url", .string)
+            .field("duration_seconds", .double)
+            .field("error_message", .string)
+            .field("model", .string, .required)
+            .field("format", .string, .required)
+            .field("language", .string)
+            .field("task", .string, .required)
+            .field("prompt", .string)
+            .field("original_filename", .string)
+            .field("file_size", .int64, .required)
+            .field("created_at", .datetime, .required)
+            .field("updated_at", .datetime, .required)
+            .field("completed_at", .datetime)
+            .create()
+        try await database.schema(SyncCursorModel.schema)
+            .field("name", .string, .identifier(auto: false))
+            .field("position", .string, .required)
+            .field("updated_at", .datetime, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        for schema in [SyncCursorModel.schema, TranscriptionModel.schema, APIKeyModel.schema, UserModel.schema] {
+            try await database.schema(schema).delete()
+        }
+    }
+}
+
+/// The migrations of this target, in order.
+public enum PersistenceMigrations {
+    public static let all: [any Migration] = [CreateCoreTables()]
+}

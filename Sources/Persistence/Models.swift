@@ -1,0 +1,150 @@
+import FluentKit
+import Foundation
+import WhisperAPICore
+
+// MARK: - Users
+
+/// A row of `users`.
+final class UserModel: Model, @unchecked Sendable {
+    static let schema = "users"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "email") var email: String
+    @Field(key: "plan") var plan: String
+    @Field(key: "is_admin") var isAdmin: Bool
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+
+    init(_ user: User) {
+        id = user.id
+        email = user.email
+        plan = user.plan.rawValue
+        isAdmin = user.isAdmin
+        createdAt = user.createdAt
+    }
+
+    func toDTO() -> User {
+        User(id: id ?? UUID(), email: email, plan: Plan(rawValue: plan) ?? .free, isAdmin: isAdmin, createdAt: createdAt)
+    }
+}
+
+// MARK: - API keys
+
+/// A row of `api_keys`: a hash and a display prefix, never the key.
+final class APIKeyModel: Model, @unchecked Sendable {
+    static let schema = "api_keys"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "user_id") var userId: UUID
+    @OptionalField(key: "name") var name: String?
+    @Field(key: "prefix") var prefix: String
+    @Field(key: "key_hash") var keyHash: String
+    @Field(key: "created_at") var createdAt: Date
+    @OptionalField(key: "last_used_at") var lastUsedAt: Date?
+    @OptionalField(key: "revoked_at") var revokedAt: Date?
+
+    init() {}
+
+    init(_ record: APIKeyRecord) {
+        id = record.id
+        userId = record.userId
+        name = record.name
+        prefix = record.prefix
+        keyHash = record.hash
+        createdAt = record.createdAt
+        lastUsedAt = record.lastUsedAt
+        revokedAt = record.revokedAt
+    }
+
+    func toDTO() -> APIKeyRecord {
+        APIKeyRecord(
+            id: id ?? UUID(), userId: userId, name: name, prefix: prefix, hash: keyHash,
+            createdAt: createdAt, lastUsedAt: lastUsedAt, revokedAt: revokedAt
+        )
+    }
+}
+
+// MARK: - Transcriptions
+
+/// A row of `transcriptions`, with the seed's fields.
+final class TranscriptionModel: Model, @unchecked Sendable {
+    static let schema = "transcriptions"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "user_id") var userId: UUID
+    @Field(key: "status") var status: String
+    @OptionalField(key: "job_id") var jobId: String?
+    @Field(key: "progress") var progress: Int
+    @Field(key: "s3_audio_url") var audioKey: String
+    @OptionalField(key: "s3_result_url") var resultKey: String?
+    @OptionalField(key: "duration_seconds") var durationSeconds: Double?
+    @OptionalField(key: "error_message") var errorMessage: String?
+    @Field(key: "model") var model: String
+    @Field(key: "format") var format: String
+    @OptionalField(key: "language") var language: String?
+    @Field(key: "task") var task: String
+    @OptionalField(key: "prompt") var prompt: String?
+    @OptionalField(key: "original_filename") var originalFilename: String?
+    @Field(key: "file_size") var fileSize: Int64
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "updated_at") var updatedAt: Date
+    @OptionalField(key: "completed_at") var completedAt: Date?
+
+    init() {}
+
+    init(_ t: Transcription) {
+        id = t.id
+        apply(t)
+    }
+
+    func apply(_ t: Transcription) {
+        userId = t.userId
+        status = t.status.rawValue
+        jobId = t.jobId
+        progress = t.progress
+        audioKey = t.audioKey
+        resultKey = t.resultKey
+        durationSeconds = t.durationSeconds
+        errorMessage = t.errorMessage
+        model = t.model
+        format = t.format.rawValue
+        language = t.language
+        task = t.task.rawValue
+        prompt = t.prompt
+        originalFilename = t.originalFilename
+        fileSize = t.fileSize
+        createdAt = t.createdAt
+        updatedAt = t.updatedAt
+        completedAt = t.completedAt
+    }
+
+    func toDTO() -> Transcription {
+        Transcription(
+            id: id ?? UUID(), userId: userId, status: TranscriptionStatus(rawValue: status) ?? .failed, jobId: jobId,
+            progress: progress, audioKey: audioKey, resultKey: resultKey, durationSeconds: durationSeconds,
+            errorMessage: errorMessage, model: model, format: ResultFormat(rawValue: format) ?? .json, language: language,
+            task: TranscriptionTask(rawValue: task) ?? .transcribe, prompt: prompt, originalFilename: originalFilename,
+            fileSize: fileSize, createdAt: createdAt, updatedAt: updatedAt, completedAt: completedAt
+        )
+    }
+}
+
+// MARK: - Status sync cursor
+
+/// The last queue event the status sync applied, one row per consumer.
+final class SyncCursorModel: Model, @unchecked Sendable {
+    static let schema = "sync_cursors"
+
+    @ID(custom: "name", generatedBy: .user) var id: String?
+    @Field(key: "position") var position: String
+    @Field(key: "updated_at") var updatedAt: Date
+
+    init() {}
+
+    init(name: String, position: String) {
+        id = name
+        self.position = position
+        updatedAt = Date()
+    }
+}

@@ -1,0 +1,101 @@
+import FluentKit
+import Foundation
+import WhisperAPICore
+
+/// Transcription rows; every read is scoped to an owner where the caller is a customer.
+public struct TranscriptionRepository: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    public func insert(_ transcription: Transcription) async throws {
+        try await TranscriptionModel(transcription).create(on: database)
+    }
+
+    /// The row with this id, only when `owner` owns it (nil owner: any row).
+    public func find(id: UUID, owner: UUID?) async throws -> Transcription? {
+        var query = TranscriptionModel.query(on: database).filter(\.$id == id)
+        if let owner { query = query.filter(\.$userId == owner) }
+        return try await query.first()?.toDTO()
+    }
+
+    public func find(jobId: String) async throws -> Transcription? {
+        try await TranscriptionModel.query(on: database).filter(\.$jobId == jobId).first()?.toDTO()
+    }
+
+    /// Applies `change` to the row and saves it; returns the new value, or nil when missing.
+    @discardableResult
+    public func update(id: UUID, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {
+        guard let model = try await TranscriptionModel.find(id, on: database) else { return nil }
+        var value = model.toDTO()
+        change(&value)
+        value.updatedAt = Date()
+        model.apply(value)
+        try await model.update(on: database)
+        return value
+    }
+
+    /// A page of one owner's rows, newest first, starting after the cursor row.
+    public func list(owner: UUID, limit: Int, after cursor: TranscriptionCursor?) async throws -> [Transcription] {
+        var query = TranscriptionModel.query(on: database).filter(\.$userId == owner)
+        if let cursor {
+            query = query.group(.or) { group in
+                group.filter(\.$createdAt < cursor.createdAt)
+                group.group(.and) { same in
+                    same.filter(\.$createdAt == cursor.createdAt).filter(\.$id < cursor.id)
+                }
+            }
+        }
+        return try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit).all()
+            .map { $0.toDTO() }
+    }
+}
+
+/// A position in a newest-first listing: the last row a page returned.
+public struct TranscriptionCursor: Sendable, Equatable {
+    public var createdAt: Date
+    public var id: UUID
+
+    public init(createdAt: Date, id: UUID) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+
+    /// An opaque string for clients.
+    public var encoded: String {
+        Data("\(createdAt.timeIntervalSince1970)|\(id.uuidString)".utf8).base64EncodedString()
+    }
+
+    /// Decodes a client's cursor; nil when malformed.
+    public init?(encoded: String) {
+        guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8) else { return nil }
+        let parts = text.split(separator: "|")
+        guard parts.count == 2, let seconds = Double(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        self.init(createdAt: Date(timeIntervalSince1970: seconds), id: id)
+    }
+}
+
+/// The status sync's persisted position in the queue's event log.
+public struct SyncCursorRepository: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    public func position(name: String) async throws -> String? {
+        try await SyncCursorModel.find(name, on: database)?.position
+    }
+
+    public func save(name: String, position: String) async throws {
+        if let model = try await SyncCursorModel.find(name, on: database) {
+            model.position = position
+            model.updatedAt = Date()
+            try await model.update(on: database)
+        } else {
+            try await SyncCursorModel(name: name, position: position).create(on: database)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Hummingbird
+import WhisperAPICore
+
+/// Who is calling: set by `AuthMiddleware` on protected routes.
+public struct Identity: Sendable {
+    public let user: User
+    public let keyId: UUID
+}
+
+/// The request context: only request-scoped data, such as the caller's identity.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        identity = nil
+    }
+
+    /// The caller; routes behind `AuthMiddleware` always have one.
+    public func requireIdentity() throws -> Identity {
+        guard let identity else { throw APIError.missingKey }
+        return identity
+    }
+}

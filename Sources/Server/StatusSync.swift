@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import Persistence
+import ServiceLifecycle
+import WhisperAPICore
+
+/// Turns queue events into transcription row updates, in order, from a persisted cursor.
+///
+/// Workers never write the database; this is the only path from a job's progress to its row.
+/// Applying an event twice has the same effect as once, so a crash between applying and saving
+/// the cursor loses nothing.
+public struct StatusSync: Service {
+    static let cursorName = "queue-events"
+    let queue: any TranscriptionQueue
+    let transcriptions: TranscriptionRepository
+    let cursors: SyncCursorRepository
+    let logger: Logger
+
+    public init(backend: Backend, logger: Logger) {
+        queue = backend.queue
+        transcriptions = backend.transcriptions
+        cursors = backend.cursors
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var cursor = try? await cursors.position(name: Self.cursorName)
+            while !Task.isCancelled {
+                do {
+                    let applied = try await syncOnce(after: cursor)
+                    if let last = applied { cursor = last } else { await queue.waitForEvents(timeout: .seconds(1)) }
+                } catch {
+                    logger.error("status sync failed; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+    }
+
+    /// Applies one batch of events; returns the new cursor, or nil when there was nothing new.
+    public func syncOnce(after cursor: String?) async throws -> String? {
+        let events = try await queue.events(after: cursor, limit: 200)
+        guard let last = events.last else { return nil }
+        for event in events { try await apply(event) }
+        try await cursors.save(name: Self.cursorName, position: last.cursor)
+        return last.cursor
+    }
+
+    func apply(_ event: QueueEvent) async throws {
+        guard let row = try await transcriptions.find(jobId: event.jobId) else { return }
+        try await transcriptions.update(id: row.id) { t in
+            switch event.kind {
+            case .active:
+                guard !t.status.isTerminal else { return }
+                t.status = .processing
+            case .progress:
+                guard !t.status.isTerminal else { return }
+                t.status = .processing
+                t.progress = max(0, min(100, event.progress ?? t.progress))
+            case .waiting:
+                guard t.status != .completed && t.status != .cancelled else { return }
+                t.status = .queued
+                t.progress = 0
+                t.errorMessage = event.failedReason
+            case .completed:
+                guard t.status != .cancelled else { return }
+                t.status = .completed
+                t.progress = 100
+                t.errorMessage = nil
+                if let result = event.returnValue {
+                    t.resultKey = result.s3ResultUrl
+                    t.durationSeconds = result.durationSeconds
+                    t.language = result.language ?? t.language
+                    t.completedAt = ISO8601DateFormatter().date(from: result.completedAt) ?? Date()
+                } else {
+                    t.completedAt = Date()
+                }
+            case .failed:
+                guard t.status != .cancelled && t.status != .completed else { return }
+                t.status = .failed
+                t.errorMessage = event.failedReason ?? "the job failed"
+            case .cancelled:
+                guard t.status != .completed else { return }
+                t.status = .cancelled
+            }
+        }
+    }
+}
+
+/// Deletes finished jobs past their retention, periodically.
+public struct RetentionCleanup: Service {
+    let queue: any TranscriptionQueue
+    let configuration: ServiceConfiguration
+    let interval: Duration
+    let logger: Logger
+
+    public init(backend: Backend, interval: Duration = .seconds(600), logger: Logger) {
+        queue = backend.queue
+        configuration = backend.configuration
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await cleanOnce()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Runs one cleanup pass.
+    public func cleanOnce() async {
+        let now = Date()
+        do {
+            let removed = try await queue.cleanupOldJobs(
+                completedBefore: now.addingTimeInterval(-seconds(configuration.jobRetention)),
+                failedBefore: now.addingTimeInterval(-seconds(configuration.failedJobRetention)))
+            if removed > 0 { logger.info("removed old jobs", metadata: ["count": "\(removed)"]) }
+        } catch {
+            logger.warning("job cleanup failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func seconds(_ duration: Duration) -> TimeInterval {
+        let (whole, fraction) = duration.components
+        return TimeInterval(whole) + TimeInterval(fraction) / 1e18
+    }
+}
+
+/// Keeps the backends open until the rest of the service group has stopped.
+struct BackendLifetime: Service {
+    let backend: Backend
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await backend.close()
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import WhisperAPICore
+
+/// A transcription as the API shows it (never the database model).
+struct TranscriptionDTO: Encodable {
+    let id: String
+    let status: TranscriptionStatus
+    let jobId: String?
+    let progress: Int
+    let model: String
+    let format: ResultFormat
+    let language: String?
+    let task: TranscriptionTask
+    let originalFilename: String?
+    let fileSize: Int64
+    let durationSeconds: Double?
+    let errorMessage: String?
+    let createdAt: Date
+    let updatedAt: Date
+    let completedAt: Date?
+    let resultUrl: String?
+
+    init(_ t: Transcription) {
+        id = t.id.lowercasedString
+        status = t.status
+        jobId = t.jobId
+        progress = t.progress
+        model = t.model
+        format = t.format
+        language = t.language
+        task = t.task
+        originalFilename = t.originalFilename
+        fileSize = t.fileSize
+        durationSeconds = t.durationSeconds
+        errorMessage = t.errorMessage
+        createdAt = t.createdAt
+        updatedAt = t.updatedAt
+        completedAt = t.completedAt
+        resultUrl = t.status == .completed ? "/api/v1/transcriptions/\(t.id.lowercasedString)/result" : nil
+    }
+}
+
+/// The seed's status shape.
+struct StatusDTO: Encodable {
+    let transcriptionId: String
+    let jobId: String?
+    let status: TranscriptionStatus
+    let progress: Int
+    let durationSeconds: Double?
+    let errorMessage: String?
+    let createdAt: Date
+    let completedAt: Date?
+    let resultUrl: String?
+
+    init(_ t: Transcription) {
+        let full = TranscriptionDTO(t)
+        transcriptionId = t.id.lowercasedString
+        jobId = t.jobId
+        status = t.status
+        progress = t.progress
+        durationSeconds = t.durationSeconds
+        errorMessage = t.errorMessage
+        createdAt = t.createdAt
+        completedAt = t.completedAt
+        resultUrl = full.resultUrl
+    }
+}
+
+struct SubmittedDTO: Encodable {
+    let transcriptionId: String
+    let jobId: String
+    let status: TranscriptionStatus
+}
+
+struct CancelDTO: Encodable {
+    let transcriptionId: String
+    let cancelled: Bool
+    let status: TranscriptionStatus
+}
+
+struct PageDTO: Encodable {
+    let items: [TranscriptionDTO]
+    let nextCursor: String?
+}
+
+extension UUID {
+    /// The lowercase form the API uses everywhere.
+    var lowercasedString: String { uuidString.lowercased() }
+}

@@ -1,0 +1,186 @@
+import Engine
+import Foundation
+import Hummingbird
+import Persistence
+import WhisperAPICore
+
+/// The seed's REST API: submit, status, cancel, list, read and result.
+struct TranscriptionRoutes {
+    let backend: Backend
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.post("transcribe", use: submit)
+        group.delete("transcribe/:id", use: cancel)
+        group.get("status/:id", use: status)
+        group.get("transcriptions", use: list)
+        group.get("transcriptions/:id", use: read)
+        group.get("transcriptions/:id/result", use: result)
+    }
+
+    // MARK: - Submit
+
+    @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let id = UUID()
+        let audioKey = StorageKeys.audio(user: identity.user.id, transcription: id)
+        let writer = try await backend.storage.makeWriter(key: audioKey)
+        let upload: ReceivedUpload
+        let options: SubmitOptions
+        do {
+            upload = try await UploadReceiver(maxFileBytes: backend.configuration.maxUploadBytes).receive(request, into: writer)
+            options = try SubmitOptions(fields: upload.fields)
+            try await writer.finish()
+        } catch {
+            await writer.abort()
+            throw error
+        }
+        let transcription = Transcription(
+            id: id, userId: identity.user.id, jobId: id.lowercasedString, audioKey: audioKey,
+            model: options.model, format: options.format, language: options.language, task: options.task,
+            prompt: options.prompt, originalFilename: upload.filename.map { String($0.prefix(255)) }, fileSize: upload.size)
+        try await backend.transcriptions.insert(transcription)
+        let data = TranscriptionJobData(
+            transcriptionId: transcription.id.uuidString.lowercased(), userId: identity.user.id.uuidString.lowercased(),
+            s3AudioUrl: audioKey, model: options.model, format: options.format.rawValue, language: options.language,
+            task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps)
+        do {
+            _ = try await backend.queue.addTranscriptionJob(data, priority: identity.user.plan.queuePriority, jobId: transcription.jobId ?? "")
+        } catch {
+            context.logger.error("could not enqueue", metadata: ["error": "\(error)"])
+            _ = try? await backend.transcriptions.update(id: id) {
+                $0.status = .failed
+                $0.errorMessage = "QUEUE_UNAVAILABLE: the job could not be queued"
+            }
+            throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
+        }
+        return JSONBody.success(
+            SubmittedDTO(transcriptionId: id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued), status: .accepted)
+    }
+
+    // MARK: - Read
+
+    /// The caller's transcription, or 404 (another user's id looks the same as a missing one).
+    func owned(_ context: AppRequestContext) async throws -> Transcription {
+        let identity = try context.requireIdentity()
+        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text),
+              let row = try await backend.transcriptions.find(id: id, owner: identity.user.id)
+        else { throw APIError.notFound }
+        return row
+    }
+
+    @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(StatusDTO(try await owned(context)))
+    }
+
+    @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(TranscriptionDTO(try await owned(context)))
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let query = request.uri.queryParameters
+        let limit = query["limit"].map { Int(String($0)) } ?? 20
+        guard let limit, (1...100).contains(limit) else {
+            throw APIError.badRequest("INVALID_LIMIT", "limit must be between 1 and 100")
+        }
+        var cursor: TranscriptionCursor?
+        if let text = query["cursor"], !text.isEmpty {
+            guard let decoded = TranscriptionCursor(encoded: String(text)) else {
+                throw APIError.badRequest("INVALID_CURSOR", "cursor is not one this API returned")
+            }
+            cursor = decoded
+        }
+        let rows = try await backend.transcriptions.list(owner: identity.user.id, limit: limit + 1, after: cursor)
+        let page = Array(rows.prefix(limit))
+        let next = rows.count > limit ? page.last.map { TranscriptionCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
+        return JSONBody.success(PageDTO(items: page.map(TranscriptionDTO.init), nextCursor: next))
+    }
+
+    @Sendable func result(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let row = try await owned(context)
+        var format = row.format
+        if let requested = request.uri.queryParameters["format"], !requested.isEmpty {
+            guard let parsed = ResultFormat(rawValue: String(requested)) else {
+                throw APIError.badRequest("INVALID_FORMAT", "unknown format", allowed: ResultFormat.allCases.map(\.rawValue))
+            }
+            format = parsed
+        }
+        guard row.status == .completed, let key = row.resultKey else {
+            throw APIError(.conflict, "NOT_READY", "the transcription is \(row.status.rawValue), not COMPLETED")
+        }
+        guard let data = try await backend.storage.read(key: key),
+              let result = try? JSONDecoder().decode(TranscriptResult.self, from: data)
+        else {
+            throw APIError(.gone, "RESULT_MISSING", "the result is no longer stored")
+        }
+        let rendered = ResultRenderer.render(result, as: format)
+        return Response(
+            status: .ok, headers: [.contentType: rendered.contentType],
+            body: .init(byteBuffer: ByteBuffer(string: rendered.body)))
+    }
+
+    // MARK: - Cancel
+
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let row = try await owned(context)
+        guard !row.status.isTerminal, let jobId = row.jobId else {
+            return JSONBody.success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: false, status: row.status))
+        }
+        let cancelled = try await backend.queue.cancelJob(jobId)
+        var status = row.status
+        if cancelled {
+            let updated = try await backend.transcriptions.update(id: row.id) { $0.status = .cancelled }
+            status = updated?.status ?? .cancelled
+        } else if let current = try await backend.transcriptions.find(id: row.id, owner: nil) {
+            status = current.status
+        }
+        return JSONBody.success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: cancelled, status: status))
+    }
+}
+
+/// The optional form fields of a submit, validated.
+struct SubmitOptions {
+    var model: String
+    var format: ResultFormat
+    var language: String?
+    var task: TranscriptionTask
+    var prompt: String?
+    var wordTimestamps: Bool
+
+    init(fields: [String: String]) throws {
+        func value(_ name: String) -> String? {
+            fields[name].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard let model = WhisperModels.resolve(value("model")) else {
+            throw APIError.badRequest("INVALID_MODEL", "unknown model '\(value("model") ?? "")'", allowed: WhisperModels.accepted)
+        }
+        let formatText = value("format") ?? value("response_format") ?? ResultFormat.json.rawValue
+        guard let format = ResultFormat(rawValue: formatText) else {
+            throw APIError.badRequest("INVALID_FORMAT", "unknown format '\(formatText)'", allowed: ResultFormat.allCases.map(\.rawValue))
+        }
+        let taskText = value("task") ?? TranscriptionTask.transcribe.rawValue
+        guard let task = TranscriptionTask(rawValue: taskText) else {
+            throw APIError.badRequest("INVALID_TASK", "unknown task '\(taskText)'", allowed: TranscriptionTask.allCases.map(\.rawValue))
+        }
+        if task == .translate && !WhisperModels.multilingual.contains(model) {
+            throw APIError.badRequest(
+                "INVALID_TASK", "model '\(model)' is English-only; translate needs a multilingual model",
+                allowed: Array(WhisperModels.multilingual))
+        }
+        if let language = value("language") {
+            guard (2...8).contains(language.count), language.allSatisfy({ $0.isLetter || $0 == "-" }) else {
+                throw APIError.badRequest("INVALID_LANGUAGE", "language must be a code such as 'en' or 'de'")
+            }
+        }
+        let prompt = value("prompt")
+        if let prompt, prompt.count > 2000 {
+            throw APIError.badRequest("INVALID_PROMPT", "prompt must be at most 2000 characters")
+        }
+        self.model = model
+        self.format = format
+        self.language = value("language")?.lowercased()
+        self.task = task
+        self.prompt = prompt
+        self.wordTimestamps = ["true", "1", "yes"].contains(value("word_timestamps")?.lowercased() ?? "")
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import Hummingbird
+import MultipartKit
+import WhisperAPICore
+
+/// A multipart upload whose file part has been streamed to storage.
+struct ReceivedUpload: Sendable {
+    /// Text fields by name.
+    var fields: [String: String]
+    var filename: String?
+    var size: Int64
+    var container: AudioSniffer.Container
+}
+
+/// Streams a multipart body: the `file` part goes straight to storage as it arrives
+/// (never held in memory), its first bytes are sniffed, and the size limit is enforced on the way.
+struct UploadReceiver {
+    let maxFileBytes: Int64
+    let maxFieldBytes = 64 * 1024
+
+    /// Parser callbacks, collected per body chunk and then handled in order.
+    private enum Event {
+        case header(String, String)
+        case body(ByteBuffer)
+        case partComplete
+    }
+
+    private final class EventSink: @unchecked Sendable {
+        var events: [Event] = []
+    }
+
+    /// Reads the whole body, writing the file to `writer`. On any error the caller aborts the writer.
+    func receive(_ request: Request, into writer: any ObjectWriter) async throws -> ReceivedUpload {
+        guard let contentType = request.headers[.contentType], let boundary = Self.boundary(of: contentType) else {
+            throw APIError.badRequest("INVALID_MULTIPART", "the body must be multipart/form-data with a boundary")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int64.init), length > maxFileBytes + 1_048_576 {
+            throw Self.tooLarge(maxFileBytes)
+        }
+        let parser = MultipartParser(boundary: boundary)
+        let sink = EventSink()
+        parser.onHeader = { name, value in sink.events.append(.header(name, value)) }
+        parser.onBody = { buffer in sink.events.append(.body(buffer)) }
+        parser.onPartComplete = { sink.events.append(.partComplete) }
+
+        var state = PartState()
+        var upload = ReceivedUpload(fields: [:], filename: nil, size: 0, container: .wav)
+        var sawFile = false
+        var finished = false
+        for try await chunk in request.body {
+            do {
+                try parser.execute(chunk)
+            } catch {
+                throw APIError.badRequest("INVALID_MULTIPART", "the multipart body is malformed")
+            }
+            let events = sink.events
+            sink.events.removeAll(keepingCapacity: true)
+            for event in events {
+                switch event {
+                case .header(let name, let value):
+                    state.headers[name.lowercased()] = value
+                case .body(let buffer):
+                    if state.name == nil { state.name = Self.dispositionValue("name", in: state.headers["content-disposition"]) }
+                    if state.name == "file" {
+                        if sawFile && !state.isFile { throw APIError.badRequest("INVALID_MULTIPART", "only one file may be uploaded") }
+                        state.isFile = true
+                        sawFile = true
+                        try await writeFileBytes(buffer, state: &state, upload: &upload, writer: writer)
+                    } else {
+                        state.value.append(contentsOf: buffer.readableBytesView)
+                        if state.value.count > maxFieldBytes {
+                            throw APIError.badRequest("FIELD_TOO_LARGE", "form field '\(state.name ?? "")' is too large")
+                        }
+                    }
+                case .partComplete:
+                    if state.name == nil { state.name = Self.dispositionValue("name", in: state.headers["content-disposition"]) }
+                    if state.name == "file" {
+                        if sawFile && !state.isFile { throw APIError.badRequest("INVALID_MULTIPART", "only one file may be uploaded") }
+                        sawFile = true
+                        state.isFile = true
+                        try await flushSniffBuffer(&state, upload: &upload, writer: writer, final: true)
+                        upload.filename = Self.dispositionValue("filename", in: state.headers["content-disposition"])
+                    } else if let name = state.name {
+                        upload.fields[name] = String(decoding: state.value, as: UTF8.self)
+                    }
+                    state = PartState()
+                    finished = true
+                }
+            }
+        }
+        guard finished || sawFile else {
+            throw APIError.badRequest("INVALID_MULTIPART", "the multipart body has no parts")
+        }
+        guard sawFile else { throw APIError.badRequest("MISSING_FILE", "the 'file' field is required") }
+        guard upload.size > 0 else { throw APIError.badRequest("EMPTY_FILE", "the uploaded file is empty") }
+        return upload
+    }
+
+    /// One part being read.
+    private struct PartState {
+        var headers: [String: String] = [:]
+        var name: String?
+        var isFile = false
+        var value: [UInt8] = []
+        /// File bytes held back until there are enough to sniff.
+        var sniffBuffer: [UInt8] = []
+        var sniffed = false
+    }
+
+    private func writeFileBytes(_ buffer: ByteBuffer, state: inout PartState, upload: inout ReceivedUpload, writer: any ObjectWriter) async throws {
+        upload.size += Int64(buffer.readableBytes)
+        if upload.size > maxFileBytes { throw Self.tooLarge(maxFileBytes) }
+        if state.sniffed {
+            try await writer.write(Array(buffer.readableBytesView))
+        } else {
+            state.sniffBuffer.append(contentsOf: buffer.readableBytesView)
+            if state.sniffBuffer.count >= AudioSniffer.prefixLength {
+                try await flushSniffBuffer(&state, upload: &upload, writer: writer, final: false)
+            }
+        }
+    }
+
+    private func flushSniffBuffer(_ state: inout PartState, upload: inout ReceivedUpload, writer: any ObjectWriter, final: Bool) async throws {
+        guard !state.sniffed, !state.sniffBuffer.isEmpty else { return }
+        guard let container = AudioSniffer.detect(state.sniffBuffer) else {
+            throw APIError(
+                .unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
+                "the file is not a supported audio format",
+                allowed: AudioSniffer.Container.allCases.map(\.rawValue))
+        }
+        upload.container = container
+        state.sniffed = true
+        try await writer.write(state.sniffBuffer)
+        state.sniffBuffer = []
+    }
+
+    static func tooLarge(_ limit: Int64) -> APIError {
+        APIError(.contentTooLarge, "FILE_TOO_LARGE", "the file is larger than the \(limit / 1_048_576) MB limit")
+    }
+
+    /// The boundary parameter of a multipart/form-data content type.
+    static func boundary(of contentType: String) -> String? {
+        let parts = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.first?.lowercased() == "multipart/form-data" else { return nil }
+        for part in parts.dropFirst() where part.lowercased().hasPrefix("boundary=") {
+            let value = part.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            return value.isEmpty ? nil : value
+        }
+        return nil
+    }
+
+    /// A parameter (`name`, `filename`) of a Content-Disposition header.
+    static func dispositionValue(_ key: String, in header: String?) -> String? {
+        guard let header else { return nil }
+        for part in header.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let pieces = part.split(separator: "=", maxSplits: 1)
+            if pieces.count == 2, pieces[0].lowercased() == key {
+                return pieces[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,54 @@
+import Crypto
+import Foundation
+
+/// Creates, parses and verifies API keys of the form `wapi_<8 char id>_<32 char secret>`.
+///
+/// The id part is the display prefix used to find the stored record; the whole key is
+/// verified against its SHA-256 hash in constant time.
+public enum APIKeyMaterial {
+    /// A newly generated key: the plaintext is shown once and never stored.
+    public struct Generated: Sendable {
+        public let plaintext: String
+        public let prefix: String
+        public let hash: String
+    }
+
+    static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    static let tag = "wapi"
+
+    /// Generates a fresh random key.
+    public static func generate() -> Generated {
+        var rng = SystemRandomNumberGenerator()
+        let id = String((0..<8).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
+        let secret = String((0..<32).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
+        let plaintext = "\(tag)_\(id)_\(secret)"
+        return Generated(plaintext: plaintext, prefix: "\(tag)_\(id)", hash: hash(plaintext))
+    }
+
+    /// The display prefix of a well-formed key, or nil when the key is malformed.
+    public static func prefix(of key: String) -> String? {
+        let parts = key.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == tag, parts[1].count == 8, parts[2].count == 32,
+              (parts[1] + parts[2]).allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
+        else { return nil }
+        return "\(tag)_\(parts[1])"
+    }
+
+    /// The hex SHA-256 of a key.
+    public static func hash(_ key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Compares a presented key with a stored hash without leaking timing.
+    public static func matches(_ key: String, storedHash: String) -> Bool {
+        constantTimeEqual(Array(hash(key).utf8), Array(storedHash.utf8))
+    }
+
+    /// Constant-time byte comparison (time depends only on the lengths).
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+
+/// Where a job is in the queue.
+public enum JobState: String, Codable, Sendable, CaseIterable {
+    case waiting
+    case delayed
+    case active
+    case completed
+    case failed
+    case cancelled
+}
+
+/// A snapshot of one job, as `getJobStatus` returns it.
+public struct JobStatus: Codable, Sendable, Equatable {
+    public var id: String
+    public var state: JobState
+    public var priority: Int
+    public var progress: Int
+    public var attemptsMade: Int
+    public var failedReason: String?
+    public var returnValue: TranscriptionJobResult?
+    public var data: TranscriptionJobData
+    public var createdAt: Date
+    public var processedAt: Date?
+    public var finishedAt: Date?
+
+    public init(
+        id: String, state: JobState, priority: Int, progress: Int, attemptsMade: Int, failedReason: String?,
+        returnValue: TranscriptionJobResult?, data: TranscriptionJobData, createdAt: Date, processedAt: Date?, finishedAt: Date?
+    ) {
+        self.id = id
+        self.state = state
+        self.priority = priority
+        self.progress = progress
+        self.attemptsMade = attemptsMade
+        self.failedReason = failedReason
+        self.returnValue = returnValue
+        self.data = data
+        self.createdAt = createdAt
+        self.processedAt = processedAt
+        self.finishedAt = finishedAt
+    }
+}
+
+/// Job counts by state.
+public struct QueueStats: Codable, Sendable, Equatable {
+    public var waiting: Int
+    public var active: Int
+    public var completed: Int
+    public var failed: Int
+    public var delayed: Int
+    public var cancelled: Int
+
+    public init(waiting: Int = 0, active: Int = 0, completed: Int = 0, failed: Int = 0, delayed: Int = 0, cancelled: Int = 0) {
+        self.waiting = waiting
+        self.active = active
+        self.completed = completed
+        self.failed = failed
+        self.delayed = delayed
+        self.cancelled = cancelled
+    }
+}
+
+/// Retry policy: `maxAttempts` tries in all, waiting `baseDelay * 2^(attempt-1)` between them.
+public struct RetryPolicy: Sendable, Equatable {
+    public var maxAttempts: Int
+    public var baseDelay: Duration
+
+    public init(maxAttempts: Int, baseDelay: Duration) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.baseDelay = baseDelay
+    }
+
+    /// The wait before the next attempt after `attemptsMade` failures.
+    public func delay(afterAttempts attemptsMade: Int) -> Duration {
+        let exponent = max(0, min(attemptsMade - 1, 20))
+        return baseDelay * (1 << exponent)
+    }
+}
+
+/// A change in a job's life, read by the status sync in order.
+public struct QueueEvent: Codable, Sendable, Equatable {
+    /// What happened.
+    public enum Kind: String, Codable, Sendable {
+        case active
+        case progress
+        case completed
+        case failed
+        /// Back in the queue: a failed attempt to retry, a stalled job recovered, a released or retried job.
+        case waiting
+        case cancelled
+    }
+
+    /// An opaque, increasing position in the event log; persisted by the status sync.
+    public var cursor: String
+    public var jobId: String
+    public var kind: Kind
+    public var progress: Int?
+    public var returnValue: TranscriptionJobResult?
+    public var failedReason: String?
+    public var attemptsMade: Int?
+
+    public init(
+        cursor: String, jobId: String, kind: Kind, progress: Int? = nil, returnValue: TranscriptionJobResult? = nil,
+        failedReason: String? = nil, attemptsMade: Int? = nil
+    ) {
+        self.cursor = cursor
+        self.jobId = jobId
+        self.kind = kind
+        self.progress = progress
+        self.returnValue = returnValue
+        self.failedReason = failedReason
+        self.attemptsMade = attemptsMade
+    }
+}
+
+/// A job a worker holds under a lock until it completes, fails or loses the lock.
+public struct LeasedJob: Sendable, Equatable {
+    public var id: String
+    public var data: TranscriptionJobData
+    /// Proves ownership of the lock; every worker call must present it.
+    public var token: String
+    /// This attempt's number, starting at 1.
+    public var attempt: Int
+
+    public init(id: String, data: TranscriptionJobData, token: String, attempt: Int) {
+        self.id = id
+        self.data = data
+        self.token = token
+        self.attempt = attempt
+    }
+}

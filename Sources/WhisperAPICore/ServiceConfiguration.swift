@@ -1,0 +1,61 @@
+import Foundation
+
+/// Every setting of the service, read from the environment (the same for every subcommand).
+public struct ServiceConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Root of the embedded database, storage and engine scratch files.
+    public var dataDirectory: String
+    /// In-process worker slots (`QUEUE_CONCURRENCY`); 0 runs the API only.
+    public var workerConcurrency: Int
+    public var retryPolicy: RetryPolicy
+    /// How long a worker's lock lasts without renewal before the job is taken again.
+    public var lockDuration: Duration
+    public var jobRetention: Duration
+    public var failedJobRetention: Duration
+    /// Largest accepted upload in bytes.
+    public var maxUploadBytes: Int64
+    /// The longest one engine run may take before it is killed.
+    public var jobTimeout: Duration
+    /// The repository root holding the `engine/` package.
+    public var engineRoot: String
+    /// The Python interpreter that runs the engine.
+    public var pythonExecutable: String
+    /// CPU threads per engine process (0: the machine's cores shared among the slots).
+    public var engineThreads: Int
+    /// Email of the admin user created on first start.
+    public var adminEmail: String
+
+    /// Reads the configuration from environment variables, with the documented defaults.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        func int(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap { Int($0) } ?? fallback }
+        func double(_ name: String, _ fallback: Double) -> Double { environment[name].flatMap { Double($0) } ?? fallback }
+        let cwd = FileManager.default.currentDirectoryPath
+        host = environment["HOST"] ?? "127.0.0.1"
+        port = int("PORT", 8080)
+        dataDirectory = environment["DATA_DIR"] ?? "\(cwd)/data"
+        workerConcurrency = max(0, int("QUEUE_CONCURRENCY", 2))
+        retryPolicy = RetryPolicy(maxAttempts: int("QUEUE_MAX_RETRIES", 3), baseDelay: .milliseconds(int("QUEUE_RETRY_DELAY", 5000)))
+        lockDuration = .milliseconds(max(1000, int("QUEUE_LOCK_DURATION", 30000)))
+        jobRetention = .seconds(double("JOB_RETENTION_HOURS", 24) * 3600)
+        failedJobRetention = .seconds(double("FAILED_JOB_RETENTION_HOURS", 168) * 3600)
+        maxUploadBytes = Int64(int("MAX_FILE_SIZE", 500 * 1024 * 1024))
+        jobTimeout = .seconds(int("JOB_TIMEOUT_SECONDS", 3600))
+        engineRoot = environment["ENGINE_ROOT"] ?? cwd
+        pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"
+        engineThreads = int("WHISPER_CPU_THREADS", 0)
+        adminEmail = environment["ADMIN_EMAIL"] ?? "admin@localhost"
+    }
+
+    /// The SQLite database file in embedded mode.
+    public var sqlitePath: String { "\(dataDirectory)/whisperapi.sqlite" }
+    /// The root of local object storage.
+    public var storageDirectory: String { "\(dataDirectory)/storage" }
+
+    /// CPU threads for each engine process: the machine's cores shared among the worker slots.
+    public var threadsPerEngine: Int {
+        if engineThreads > 0 { return engineThreads }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        return max(1, cores / max(1, workerConcurrency))
+    }
+}

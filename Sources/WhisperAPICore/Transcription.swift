@@ -1,0 +1,96 @@
+import Foundation
+
+/// The life cycle of a transcription as clients see it.
+public enum TranscriptionStatus: String, Codable, Sendable, CaseIterable {
+    case queued = "QUEUED"
+    case processing = "PROCESSING"
+    case completed = "COMPLETED"
+    case failed = "FAILED"
+    case cancelled = "CANCELLED"
+
+    /// Whether the status can no longer change by itself.
+    public var isTerminal: Bool { self == .completed || self == .failed || self == .cancelled }
+}
+
+/// A transcription as stored in the database and shown by the API.
+public struct Transcription: Codable, Sendable, Equatable {
+    public var id: UUID
+    public var userId: UUID
+    public var status: TranscriptionStatus
+    public var jobId: String?
+    public var progress: Int
+    public var audioKey: String
+    public var resultKey: String?
+    public var durationSeconds: Double?
+    public var errorMessage: String?
+    public var model: String
+    public var format: ResultFormat
+    public var language: String?
+    public var task: TranscriptionTask
+    public var prompt: String?
+    public var originalFilename: String?
+    public var fileSize: Int64
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var completedAt: Date?
+
+    public init(
+        id: UUID = UUID(), userId: UUID, status: TranscriptionStatus = .queued, jobId: String? = nil,
+        progress: Int = 0, audioKey: String, resultKey: String? = nil, durationSeconds: Double? = nil,
+        errorMessage: String? = nil, model: String, format: ResultFormat, language: String? = nil,
+        task: TranscriptionTask = .transcribe, prompt: String? = nil, originalFilename: String? = nil,
+        fileSize: Int64, createdAt: Date = Date(), updatedAt: Date = Date(), completedAt: Date? = nil
+    ) {
+        self.id = id
+        self.userId = userId
+        self.status = status
+        self.jobId = jobId
+        self.progress = progress
+        self.audioKey = audioKey
+        self.resultKey = resultKey
+        self.durationSeconds = durationSeconds
+        self.errorMessage = errorMessage
+        self.model = model
+        self.format = format
+        self.language = language
+        self.task = task
+        self.prompt = prompt
+        self.originalFilename = originalFilename
+        self.fileSize = fileSize
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.completedAt = completedAt
+    }
+}
+
+/// What the engine is asked to do with the speech.
+public enum TranscriptionTask: String, Codable, Sendable, CaseIterable {
+    case transcribe
+    case translate
+}
+
+/// The formats a result can be rendered in.
+public enum ResultFormat: String, Codable, Sendable, CaseIterable {
+    case json
+    case text
+    case srt
+    case vtt
+    case verboseJSON = "verbose_json"
+}
+
+/// The Whisper models the service knows by name.
+public enum WhisperModels {
+    /// The model used when none is named, and what `whisper-1` means.
+    public static let defaultModel = "tiny.en"
+    /// Names accepted from clients.
+    public static let accepted = ["tiny.en", "base", "whisper-1"]
+    /// Models that detect languages and translate.
+    public static let multilingual: Set<String> = ["base"]
+
+    /// Resolves aliases such as `whisper-1`; nil when the name is unknown.
+    public static func resolve(_ name: String?) -> String? {
+        guard let name, !name.isEmpty else { return defaultModel }
+        if name == "whisper-1" { return defaultModel }
+        return accepted.contains(name) ? name : nil
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// The seed's queue module as one protocol (producer, admin and event side).
+///
+/// Drivers: the embedded SQL queue (`SQLQueue`) and, later, Redis in BullMQ's format.
+public protocol TranscriptionQueue: Sendable {
+    /// Adds a job under the given id (idempotent for the same id); returns the job id.
+    func addTranscriptionJob(_ data: TranscriptionJobData, priority: Int, jobId: String) async throws -> String
+    /// A snapshot of the job, or nil when it does not exist.
+    func getJobStatus(_ jobId: String) async throws -> JobStatus?
+    /// Removes a waiting or delayed job, or stops an active one. False when it already finished.
+    func cancelJob(_ jobId: String) async throws -> Bool
+    /// Puts a failed job back in the queue with fresh attempts. False when it is not failed.
+    func retryFailedJob(_ jobId: String) async throws -> Bool
+    /// Counts jobs by state.
+    func getQueueStats() async throws -> QueueStats
+    /// Deletes completed jobs finished before `completedBefore` and failed or cancelled ones before `failedBefore`.
+    @discardableResult
+    func cleanupOldJobs(completedBefore: Date, failedBefore: Date) async throws -> Int
+    /// Events after `cursor` (nil: from the start), oldest first.
+    func events(after cursor: String?, limit: Int) async throws -> [QueueEvent]
+    /// Waits until an event may be available or the timeout passes.
+    func waitForEvents(timeout: Duration) async
+    /// Stops background work and wakes waiters.
+    func shutdown() async
+}
+
+/// The worker side of a queue: locked jobs, progress and results.
+public protocol JobLeasing: Sendable {
+    /// Takes the next runnable job (highest priority, then oldest), or nil.
+    func claimNextJob(lockDuration: Duration) async throws -> LeasedJob?
+    /// Waits until a job may be available or the timeout passes.
+    func waitForJobs(timeout: Duration) async
+    /// Extends the lock; false when the lock was lost (job cancelled, or taken by another worker).
+    func renewLock(_ job: LeasedJob, lockDuration: Duration) async throws -> Bool
+    /// Records progress 0–100; false when the lock was lost.
+    @discardableResult
+    func updateJobProgress(_ job: LeasedJob, progress: Int) async throws -> Bool
+    /// Marks the job completed; false when the lock was lost.
+    @discardableResult
+    func completeJob(_ job: LeasedJob, result: TranscriptionJobResult) async throws -> Bool
+    /// Records a failed attempt: retried with backoff while attempts remain and `retryable` holds.
+    func failJob(_ job: LeasedJob, reason: String, retryable: Bool) async throws
+    /// Gives an active job back to the queue untouched (graceful shutdown).
+    func releaseJob(_ job: LeasedJob) async throws
+    /// A stream that yields the id of an in-process job the moment it is cancelled.
+    func cancellations() -> AsyncStream<String>
+}

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Server
+import WhisperAPICore
+
+/// The `whisperapi` command: the server and its admin tools.
+@main
+struct WhisperAPICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "whisperapi",
+        abstract: "Self-hostable speech-to-text service.",
+        subcommands: [Serve.self, Migrate.self, Users.self, Keys.self, QueueCommand.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Options every subcommand shares; they override the environment.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Directory for the embedded database and storage (env DATA_DIR).")
+    var dataDir: String?
+
+    func configuration() -> ServiceConfiguration {
+        var configuration = ServiceConfiguration()
+        if let dataDir { configuration.dataDirectory = dataDir }
+        return configuration
+    }
+
+    func logger(_ label: String = "whisperapi") -> Logger {
+        var logger = Logger(label: label)
+        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+        logger.logLevel = level ?? .info
+        return logger
+    }
+
+    /// Opens the backends, runs `body`, and closes them.
+    func withBackend<T>(_ body: (Backend) async throws -> T) async throws -> T {
+        let backend = try await Backend.open(configuration(), logger: logger())
+        do {
+            let value = try await body(backend)
+            await backend.close()
+            return value
+        } catch {
+            await backend.close()
+            throw error
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API (and, by default, in-process workers).")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Address to listen on (env HOST, default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (env PORT, default 8080).") var port: Int?
+    @Option(help: "In-process worker slots (env QUEUE_CONCURRENCY, default 2); 0 for none.") var workers: Int?
+
+    func run() async throws {
+        var configuration = common.configuration()
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        if let workers { configuration.workerConcurrency = max(0, workers) }
+        let logger = common.logger()
+        let backend = try await Backend.open(configuration, logger: logger)
+        if let (user, key) = try await AdminActions(backend: backend).bootstrapAdminIfNeeded() {
+            say("""
+                ================================================================
+                First start: created admin user \(user.email) (plan \(user.plan.rawValue)).
+                Its API key is shown only this once; store it now:
+
+                    \(key)
+
+                ================================================================
+                """)
+        }
+        let app = buildApplication(backend: backend, workers: configuration.workerConcurrency, logger: logger)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database migrations.")
+    @OptionGroup var common: CommonOptions
+
+    func run() async throws {
+        try await common.withBackend { _ in say("migrations applied") }
+    }
+}
+
+struct Users: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage users.", subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Email address.") var email: String
+        @Option(help: "FREE, PRO or PAYG.") var plan: String = "FREE"
+        @Flag(help: "Give the user admin rights.") var admin = false
+
+        func run() async throws {
+            guard let plan = Plan(rawValue: plan.uppercased()) else {
+                throw ValidationError("plan must be one of FREE, PRO, PAYG")
+            }
+            let user = try await common.withBackend { try await AdminActions(backend: $0).createUser(email: email, plan: plan, isAdmin: admin) }
+            say("created user \(user.email) id=\(user.id.uuidString.lowercased()) plan=\(user.plan.rawValue) admin=\(user.isAdmin)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            for user in try await common.withBackend({ try await $0.users.all() }) {
+                say("\(user.email)\t\(user.plan.rawValue)\t\(user.isAdmin ? "admin" : "-")\t\(user.id.uuidString.lowercased())")
+            }
+        }
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage API keys.", subcommands: [Create.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key; it is printed once, alone on the last line.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Email of the key's owner.") var email: String
+        @Option(help: "A name to recognise the key by.") var name: String?
+
+        func run() async throws {
+            let (key, record) = try await common.withBackend { try await AdminActions(backend: $0).createKey(email: email, name: name) }
+            say("created key \(record.prefix) for \(email); it will not be shown again:")
+            say(key)
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key by its display prefix.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The key's prefix, e.g. wapi_AbCd1234.") var prefix: String
+
+        func run() async throws {
+            try await common.withBackend { try await AdminActions(backend: $0).revokeKey(prefix: prefix) }
+            say("revoked \(prefix)")
+        }
+    }
+}
+
+struct QueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "queue", abstract: "Inspect the queue.", subcommands: [Stats.self])
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Job counts by state.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let stats = try await common.withBackend { try await $0.queue.getQueueStats() }
+            say("waiting=\(stats.waiting) active=\(stats.active) delayed=\(stats.delayed) completed=\(stats.completed) failed=\(stats.failed) cancelled=\(stats.cancelled)")
+        }
+    }
+}
+
+/// Writes a line to standard output at once (no buffering), so scripts and logs see it immediately.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

