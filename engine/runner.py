@@ -9,6 +9,8 @@ from .errors import BAD_REQUEST, INVALID_AUDIO, UNSUPPORTED_TASK, EngineError
 from .models import MULTILINGUAL, canonical_name, model_path
 
 SAMPLE_RATE = 16000
+#: Shorter audio than this is treated as broken, not as silence.
+MIN_SECONDS = 0.1
 ProgressCallback = Callable[[int, dict[str, Any]], None]
 
 _models: dict[str, Any] = {}
@@ -51,9 +53,28 @@ def decode(path: str):
         audio = decode_audio(path, sampling_rate=SAMPLE_RATE)
     except Exception as error:  # PyAV raises many types for bad input
         raise EngineError(INVALID_AUDIO, f"audio could not be decoded: {type(error).__name__}") from None
-    if len(audio) == 0:
-        raise EngineError(INVALID_AUDIO, "audio contains no samples")
+    decoded = len(audio) / SAMPLE_RATE
+    if decoded < MIN_SECONDS:
+        raise EngineError(INVALID_AUDIO, f"audio is empty or truncated: only {decoded:.3f} s could be decoded")
+    declared = _declared_duration(path)
+    if declared and declared > 1 and decoded < declared * 0.5:
+        raise EngineError(
+            INVALID_AUDIO, f"audio is truncated: {decoded:.1f} s of the declared {declared:.1f} s could be decoded"
+        )
     return audio
+
+
+def _declared_duration(path: str) -> float | None:
+    """The duration the container's header claims, when it claims one."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            if container.duration:
+                return container.duration / 1_000_000
+    except Exception:
+        return None
+    return None
 
 
 def transcribe(request: dict[str, Any], on_progress: ProgressCallback | None = None) -> dict[str, Any]:

@@ -1,0 +1,199 @@
+import Foundation
+import SQLQueue
+import Testing
+import WhisperAPICore
+
+@Suite(.serialized) struct SQLQueueTests {
+    let lock: Duration = .seconds(30)
+
+    @Test func paidPlansRunFirstAndFIFOWithinAPlan() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("free-1"), priority: Plan.free.queuePriority, jobId: "free-1")
+            _ = try await queue.addTranscriptionJob(jobData("pro-1"), priority: Plan.pro.queuePriority, jobId: "pro-1")
+            _ = try await queue.addTranscriptionJob(jobData("free-2"), priority: Plan.free.queuePriority, jobId: "free-2")
+            _ = try await queue.addTranscriptionJob(jobData("payg-1"), priority: Plan.payg.queuePriority, jobId: "payg-1")
+            _ = try await queue.addTranscriptionJob(jobData("payg-2"), priority: Plan.payg.queuePriority, jobId: "payg-2")
+            var order: [String] = []
+            while let job = try await queue.claimNextJob(lockDuration: lock) { order.append(job.id) }
+            #expect(order == ["payg-1", "payg-2", "pro-1", "free-1", "free-2"])
+        }
+    }
+
+    @Test func addingTheSameJobIdTwiceKeepsOneJob() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("a"), priority: 1, jobId: "a")
+            _ = try await queue.addTranscriptionJob(jobData("a"), priority: 1, jobId: "a")
+            #expect(try await queue.getQueueStats().waiting == 1)
+        }
+    }
+
+    @Test func failedAttemptsRetryWithExponentialBackoffThenFail() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
+            let first = try #require(try await queue.claimNextJob(lockDuration: lock))
+            #expect(first.attempt == 1)
+            try await queue.failJob(first, reason: "boom", retryable: true)
+            #expect(try await queue.getJobStatus("j")?.state == .delayed)
+            #expect(try await queue.claimNextJob(lockDuration: lock) == nil, "backoff must delay the retry")
+            try await Task.sleep(for: .milliseconds(150))
+            let second = try #require(try await queue.claimNextJob(lockDuration: lock))
+            #expect(second.attempt == 2)
+            try await queue.failJob(second, reason: "boom", retryable: true)
+            try await Task.sleep(for: .milliseconds(120))
+            #expect(try await queue.claimNextJob(lockDuration: lock) == nil, "the second delay is twice the first")
+            try await Task.sleep(for: .milliseconds(120))
+            let third = try #require(try await queue.claimNextJob(lockDuration: lock))
+            try await queue.failJob(third, reason: "final boom", retryable: true)
+            let status = try #require(try await queue.getJobStatus("j"))
+            #expect(status.state == .failed)
+            #expect(status.attemptsMade == 3)
+            #expect(status.failedReason == "final boom")
+            let kinds = try await queue.events(after: nil, limit: 100).map(\.kind)
+            #expect(kinds == [.active, .waiting, .active, .waiting, .active, .failed])
+        }
+    }
+
+    @Test func nonRetryableFailuresFailAtOnce() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("bad"), priority: 1, jobId: "bad")
+            let job = try #require(try await queue.claimNextJob(lockDuration: lock))
+            try await queue.failJob(job, reason: "INVALID_AUDIO: nope", retryable: false)
+            #expect(try await queue.getJobStatus("bad")?.state == .failed)
+            #expect(try await queue.getJobStatus("bad")?.attemptsMade == 1)
+        }
+    }
+
+    @Test func anExpiredLockLetsAnotherWorkerTakeTheJobExactlyOnce() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
+            let dead = try #require(try await queue.claimNextJob(lockDuration: .milliseconds(200)))
+            #expect(try await queue.claimNextJob(lockDuration: lock) == nil, "a locked job is not handed out twice")
+            try await Task.sleep(for: .milliseconds(300))
+            let taken = try #require(try await queue.claimNextJob(lockDuration: lock))
+            #expect(taken.id == "j")
+            #expect(taken.token != dead.token)
+            #expect(try await queue.completeJob(dead, result: result) == false, "the old worker lost its lock")
+            #expect(try await queue.updateJobProgress(dead, progress: 50) == false)
+            #expect(try await queue.completeJob(taken, result: result))
+            let status = try #require(try await queue.getJobStatus("j"))
+            #expect(status.state == .completed)
+            #expect(status.returnValue == result)
+            let completions = try await queue.events(after: nil, limit: 100).filter { $0.kind == .completed }
+            #expect(completions.count == 1)
+        }
+    }
+
+    @Test func renewingTheLockKeepsTheJob() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
+            let job = try #require(try await queue.claimNextJob(lockDuration: .milliseconds(200)))
+            for _ in 0..<4 {
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(try await queue.renewLock(job, lockDuration: .milliseconds(200)))
+            }
+            #expect(try await queue.claimNextJob(lockDuration: lock) == nil)
+        }
+    }
+
+    @Test func aJobThatKeepsStallingFails() async throws {
+        try await withQueue(maxStalledCount: 1) { queue in
+            _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
+            _ = try #require(try await queue.claimNextJob(lockDuration: .milliseconds(50)))
+            try await Task.sleep(for: .milliseconds(80))
+            _ = try #require(try await queue.claimNextJob(lockDuration: .milliseconds(50)))
+            try await Task.sleep(for: .milliseconds(80))
+            #expect(try await queue.claimNextJob(lockDuration: lock) == nil)
+            let status = try #require(try await queue.getJobStatus("j"))
+            #expect(status.state == .failed)
+            #expect(status.failedReason?.contains("stalled") == true)
+        }
+    }
+
+    @Test func cancelRemovesWaitingJobsAndStopsActiveOnes() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("active"), priority: 1, jobId: "active")
+            _ = try await queue.addTranscriptionJob(jobData("waiting"), priority: 1, jobId: "waiting")
+            let signals = queue.cancellations()
+            let active = try #require(try await queue.claimNextJob(lockDuration: lock))
+            #expect(try await queue.cancelJob("waiting"))
+            #expect(try await queue.cancelJob("active"))
+            var iterator = signals.makeAsyncIterator()
+            #expect(await iterator.next() == "waiting")
+            #expect(await iterator.next() == "active")
+            #expect(try await queue.claimNextJob(lockDuration: lock) == nil)
+            #expect(try await queue.completeJob(active, result: result) == false)
+            #expect(try await queue.renewLock(active, lockDuration: lock) == false)
+            #expect(try await queue.getJobStatus("active")?.state == .cancelled)
+            #expect(try await queue.cancelJob("active") == false, "a finished job cannot be cancelled again")
+            #expect(try await queue.cancelJob("missing") == false)
+        }
+    }
+
+    @Test func failedJobsCanBeRetried() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
+            let job = try #require(try await queue.claimNextJob(lockDuration: lock))
+            try await queue.failJob(job, reason: "x", retryable: false)
+            #expect(try await queue.retryFailedJob("j"))
+            #expect(try await queue.retryFailedJob("j") == false, "only failed jobs are retried")
+            let again = try #require(try await queue.claimNextJob(lockDuration: lock))
+            #expect(again.attempt == 1)
+        }
+    }
+
+    @Test func releasedJobsGoBackToTheQueue() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
+            let job = try #require(try await queue.claimNextJob(lockDuration: lock))
+            try await queue.releaseJob(job)
+            let again = try #require(try await queue.claimNextJob(lockDuration: lock))
+            #expect(again.id == "j")
+            #expect(again.attempt == 1, "a release is not a failed attempt")
+        }
+    }
+
+    @Test func statsCountEveryState() async throws {
+        try await withQueue { queue in
+            for id in ["a", "b", "c", "d"] { _ = try await queue.addTranscriptionJob(jobData(id), priority: 1, jobId: id) }
+            let a = try #require(try await queue.claimNextJob(lockDuration: lock))
+            try await queue.completeJob(a, result: result)
+            let b = try #require(try await queue.claimNextJob(lockDuration: lock))
+            try await queue.failJob(b, reason: "x", retryable: true)
+            _ = try #require(try await queue.claimNextJob(lockDuration: lock))
+            let stats = try await queue.getQueueStats()
+            #expect(stats == QueueStats(waiting: 1, active: 1, completed: 1, failed: 0, delayed: 1, cancelled: 0))
+        }
+    }
+
+    @Test func cleanupRemovesOnlyOldFinishedJobs() async throws {
+        try await withQueue { queue in
+            for id in ["done", "broken", "pending"] { _ = try await queue.addTranscriptionJob(jobData(id), priority: 1, jobId: id) }
+            try await queue.completeJob(try #require(try await queue.claimNextJob(lockDuration: lock)), result: result)
+            try await queue.failJob(try #require(try await queue.claimNextJob(lockDuration: lock)), reason: "x", retryable: false)
+            let past = Date().addingTimeInterval(-3600)
+            #expect(try await queue.cleanupOldJobs(completedBefore: past, failedBefore: past) == 0)
+            let future = Date().addingTimeInterval(60)
+            #expect(try await queue.cleanupOldJobs(completedBefore: future, failedBefore: past) == 1)
+            #expect(try await queue.getJobStatus("done") == nil)
+            #expect(try await queue.getJobStatus("broken") != nil)
+            #expect(try await queue.cleanupOldJobs(completedBefore: future, failedBefore: future) == 1)
+            #expect(try await queue.getJobStatus("pending")?.state == .waiting)
+        }
+    }
+
+    @Test func progressAndEventsArriveInOrder() async throws {
+        try await withQueue { queue in
+            _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
+            let job = try #require(try await queue.claimNextJob(lockDuration: lock))
+            #expect(try await queue.updateJobProgress(job, progress: 40))
+            #expect(try await queue.updateJobProgress(job, progress: 250))
+            try await queue.completeJob(job, result: result)
+            let events = try await queue.events(after: nil, limit: 100)
+            #expect(events.map(\.kind) == [.active, .progress, .progress, .completed])
+            #expect(events.map(\.progress) == [nil, 40, 100, 100])
+            #expect(events.last?.returnValue == result)
+            let later = try await queue.events(after: events[1].cursor, limit: 100)
+            #expect(later.map(\.kind) == [.progress, .completed])
+        }
+    }
+}
