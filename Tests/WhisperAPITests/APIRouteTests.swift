@@ -1,0 +1,242 @@
+import Engine
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Server
+import Testing
+import WhisperAPICore
+
+@Suite(.serialized) struct AuthTests {
+    @Test func missingMalformedUnknownAndRevokedKeysAre401() async throws {
+        try await APIHarness.run { client, harness in
+            let missing = try await client.execute(uri: "/api/v1/transcriptions", method: .get)
+            #expect(missing.status == .unauthorized)
+            #expect(try errorCode(missing) == "UNAUTHORIZED")
+            for header in ["Bearer nonsense", "Basic abc", "Bearer " + APIKeyMaterial.generate().plaintext] {
+                let response = try await client.execute(uri: "/api/v1/transcriptions", method: .get, headers: [.authorization: header])
+                #expect(response.status == .unauthorized)
+                #expect(try errorCode(response) == "INVALID_API_KEY")
+            }
+            #expect(try await client.get("/api/v1/transcriptions", key: harness.freeKey).status == .ok)
+            try await AdminActions(backend: harness.backend).revokeKey(prefix: try #require(APIKeyMaterial.prefix(of: harness.freeKey)))
+            let revoked = try await client.get("/api/v1/transcriptions", key: harness.freeKey)
+            #expect(revoked.status == .unauthorized)
+            #expect(try errorCode(revoked) == "INVALID_API_KEY")
+        }
+    }
+
+    @Test func keysAreStoredOnlyAsHashes() async throws {
+        try await APIHarness.run { _, harness in
+            let prefix = try #require(APIKeyMaterial.prefix(of: harness.freeKey))
+            let record = try #require(try await harness.backend.users.key(prefix: prefix))
+            #expect(record.hash == APIKeyMaterial.hash(harness.freeKey))
+            #expect(!record.hash.contains(harness.freeKey))
+        }
+    }
+}
+
+@Suite(.serialized) struct UploadTests {
+    @Test func audioIsQueuedWithThePlansPriorityUnderAGeneratedKey() async throws {
+        try await APIHarness.run { client, harness in
+            var form = Multipart()
+            form.field("model", "whisper-1")
+            form.file(wavBytes(), filename: "../../etc/passwd.wav")
+            form.field("format", "srt")
+            let response = try await client.submit(form, key: harness.proKey)
+            #expect(response.status == .accepted)
+            let data = try dataField(response)
+            #expect(data["status"] as? String == "QUEUED")
+            let id = try #require(data["transcriptionId"] as? String)
+            let jobId = try #require(data["jobId"] as? String)
+            let job = try #require(try await harness.backend.queue.getJobStatus(jobId))
+            #expect(job.priority == Plan.pro.queuePriority)
+            #expect(job.data.model == WhisperModels.defaultModel)
+            #expect(job.data.format == "srt")
+            #expect(job.data.s3AudioUrl.hasPrefix("audio/"))
+            #expect(!job.data.s3AudioUrl.contains("passwd"))
+            #expect(harness.storedFiles() == [job.data.s3AudioUrl])
+            let status = try dataField(try await client.get("/api/v1/status/\(id)", key: harness.proKey))
+            #expect(status["status"] as? String == "QUEUED")
+        }
+    }
+
+    @Test func textRenamedAsAudioIs415AndLeavesNothing() async throws {
+        try await APIHarness.run { client, harness in
+            var form = Multipart()
+            form.file(Array("this is just some text, not audio at all".utf8), filename: "speech.mp3")
+            let response = try await client.submit(form, key: harness.freeKey)
+            #expect(response.status == .unsupportedMediaType)
+            #expect(try errorCode(response) == "UNSUPPORTED_MEDIA_TYPE")
+            #expect(harness.storedFiles().isEmpty)
+        }
+    }
+
+    @Test func oversizedUploadsAre413AndThePartialFileIsRemoved() async throws {
+        try await APIHarness.run(maxUploadBytes: 4096) { client, harness in
+            var form = Multipart()
+            form.file(wavBytes(8000))
+            let response = try await client.submit(form, key: harness.freeKey)
+            #expect(response.status == .contentTooLarge)
+            #expect(try errorCode(response) == "FILE_TOO_LARGE")
+            #expect(harness.storedFiles().isEmpty)
+            #expect(try await harness.backend.queue.getQueueStats() == QueueStats())
+        }
+    }
+
+    @Test func emptyAndMissingFilesAre400() async throws {
+        try await APIHarness.run { client, harness in
+            var empty = Multipart()
+            empty.file([])
+            let emptyResponse = try await client.submit(empty, key: harness.freeKey)
+            #expect(emptyResponse.status == .badRequest)
+            #expect(try errorCode(emptyResponse) == "EMPTY_FILE")
+            var missing = Multipart()
+            missing.field("model", "tiny.en")
+            let missingResponse = try await client.submit(missing, key: harness.freeKey)
+            #expect(missingResponse.status == .badRequest)
+            #expect(try errorCode(missingResponse) == "MISSING_FILE")
+            let notMultipart = try await client.execute(
+                uri: "/api/v1/transcribe", method: .post,
+                headers: [.authorization: "Bearer \(harness.freeKey)", .contentType: "application/json"],
+                body: ByteBuffer(string: "{}"))
+            #expect(notMultipart.status == .badRequest)
+            #expect(try errorCode(notMultipart) == "INVALID_MULTIPART")
+            #expect(harness.storedFiles().isEmpty)
+        }
+    }
+
+    @Test(arguments: [
+        ("model", "large-v9", "INVALID_MODEL"),
+        ("format", "docx", "INVALID_FORMAT"),
+        ("task", "summarise", "INVALID_TASK"),
+        ("language", "no such language", "INVALID_LANGUAGE"),
+    ])
+    func unknownOptionsAre400WithTheAllowedValues(field: String, value: String, code: String) async throws {
+        try await APIHarness.run { client, harness in
+            var form = Multipart()
+            form.file(wavBytes())
+            form.field(field, value)
+            let response = try await client.submit(form, key: harness.freeKey)
+            #expect(response.status == .badRequest)
+            #expect(try errorCode(response) == code)
+            if code != "INVALID_LANGUAGE" {
+                let allowed = (try json(response)["error"] as? [String: Any])?["allowed"] as? [String]
+                #expect(allowed?.isEmpty == false)
+            }
+            #expect(harness.storedFiles().isEmpty)
+        }
+    }
+
+    @Test func translateNeedsAMultilingualModel() async throws {
+        try await APIHarness.run { client, harness in
+            var form = Multipart()
+            form.file(wavBytes())
+            form.field("task", "translate")
+            let refused = try await client.submit(form, key: harness.freeKey)
+            #expect(refused.status == .badRequest)
+            var good = Multipart()
+            good.file(wavBytes())
+            good.field("task", "translate")
+            good.field("model", "base")
+            let accepted = try await client.submit(good, key: harness.freeKey)
+            #expect(accepted.status == .accepted)
+        }
+    }
+}
+
+@Suite(.serialized) struct ReadAPITests {
+    func submit(_ client: any TestClientProtocol, key: String) async throws -> String {
+        var form = Multipart()
+        form.file(wavBytes())
+        return try #require(try dataField(try await client.submit(form, key: key))["transcriptionId"] as? String)
+    }
+
+    @Test func anotherUsersTranscriptionIsA404Everywhere() async throws {
+        try await APIHarness.run { client, harness in
+            let id = try await submit(client, key: harness.proKey)
+            for uri in ["/api/v1/status/\(id)", "/api/v1/transcriptions/\(id)", "/api/v1/transcriptions/\(id)/result"] {
+                let response = try await client.get(uri, key: harness.freeKey)
+                #expect(response.status == .notFound, "\(uri)")
+                #expect(try errorCode(response) == "NOT_FOUND")
+            }
+            let cancel = try await client.execute(
+                uri: "/api/v1/transcribe/\(id)", method: .delete, headers: [.authorization: "Bearer \(harness.freeKey)"])
+            #expect(cancel.status == .notFound)
+            #expect(try await client.get("/api/v1/status/not-a-uuid", key: harness.freeKey).status == .notFound)
+            #expect(try await client.get("/api/v1/status/\(id)", key: harness.proKey).status == .ok)
+        }
+    }
+
+    @Test func resultBeforeCompletionIs409() async throws {
+        try await APIHarness.run { client, harness in
+            let id = try await submit(client, key: harness.freeKey)
+            let response = try await client.get("/api/v1/transcriptions/\(id)/result", key: harness.freeKey)
+            #expect(response.status == .conflict)
+            #expect(try errorCode(response) == "NOT_READY")
+        }
+    }
+
+    @Test func cancellingAQueuedJobRemovesIt() async throws {
+        try await APIHarness.run { client, harness in
+            let id = try await submit(client, key: harness.freeKey)
+            let headers: HTTPFields = [.authorization: "Bearer \(harness.freeKey)"]
+            let response = try await client.execute(uri: "/api/v1/transcribe/\(id)", method: .delete, headers: headers)
+            #expect(try dataField(response)["cancelled"] as? Bool == true)
+            #expect(try dataField(response)["status"] as? String == "CANCELLED")
+            #expect(try await harness.backend.queue.getJobStatus(id)?.state == .cancelled)
+            let again = try await client.execute(uri: "/api/v1/transcribe/\(id)", method: .delete, headers: headers)
+            #expect(try dataField(again)["cancelled"] as? Bool == false)
+        }
+    }
+
+    @Test func listingIsNewestFirstWithACursor() async throws {
+        try await APIHarness.run { client, harness in
+            var ids: [String] = []
+            for _ in 0..<3 { ids.append(try await submit(client, key: harness.freeKey)) }
+            _ = try await submit(client, key: harness.proKey)
+            let first = try dataField(try await client.get("/api/v1/transcriptions?limit=2", key: harness.freeKey))
+            let firstItems = try #require(first["items"] as? [[String: Any]])
+            #expect(firstItems.compactMap { $0["id"] as? String } == [ids[2], ids[1]])
+            let cursor = try #require(first["nextCursor"] as? String)
+            let second = try dataField(try await client.get("/api/v1/transcriptions?limit=2&cursor=\(cursor)", key: harness.freeKey))
+            #expect((second["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[0]])
+            #expect(second["nextCursor"] == nil || second["nextCursor"] is NSNull)
+            #expect(try await client.get("/api/v1/transcriptions?limit=0", key: harness.freeKey).status == .badRequest)
+            #expect(try await client.get("/api/v1/transcriptions?cursor=zzz", key: harness.freeKey).status == .badRequest)
+        }
+    }
+
+    @Test func statusSyncAppliesAWorkersEventsAndTheResultRenders() async throws {
+        try await APIHarness.run { client, harness in
+            let id = try await submit(client, key: harness.freeKey)
+            let leasing = harness.backend.leasing
+            let job = try #require(try await leasing.claimNextJob(lockDuration: .seconds(30)))
+            try await leasing.updateJobProgress(job, progress: 42)
+            try await waitFor { try dataField(try await client.get("/api/v1/status/\(id)", key: harness.freeKey))["progress"] as? Int == 42 }
+            let transcript = TranscriptResult(
+                text: "Hello world.", language: "en", duration: 1.25, model: "tiny.en",
+                segments: [.init(id: 0, start: 0, end: 1.25, text: "Hello world.")])
+            let key = StorageKeys.result(user: job.data.userId, transcription: job.data.transcriptionId)
+            try await harness.backend.storage.write(key: key, data: try JSONEncoder().encode(transcript))
+            try await leasing.completeJob(job, result: TranscriptionJobResult(
+                s3ResultUrl: key, durationSeconds: 1.25, completedAt: "2026-11-28T12:00:00Z", language: "en"))
+            try await waitFor { try dataField(try await client.get("/api/v1/status/\(id)", key: harness.freeKey))["status"] as? String == "COMPLETED" }
+            let row = try dataField(try await client.get("/api/v1/transcriptions/\(id)", key: harness.freeKey))
+            #expect(row["durationSeconds"] as? Double == 1.25)
+            #expect(row["progress"] as? Int == 100)
+            let srt = try await client.get("/api/v1/transcriptions/\(id)/result?format=srt", key: harness.freeKey)
+            #expect(String(buffer: srt.body) == "1\n00:00:00,000 --> 00:00:01,250\nHello world.\n")
+            let text = try await client.get("/api/v1/transcriptions/\(id)/result?format=text", key: harness.freeKey)
+            #expect(String(buffer: text.body) == "Hello world.\n")
+        }
+    }
+}
+
+/// Polls `condition` for up to five seconds.
+func waitFor(_ condition: () async throws -> Bool) async throws {
+    for _ in 0..<100 {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    Issue.record("condition not met in time")
+}
