@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .errors import MODEL_NOT_FOUND, EngineError
 
-DEFAULT_MODEL = os.environ.get("WHISPER_DEFAULT_MODEL", "tiny.en")
+#: The model used when none is named; `whisper-1` means this one (same as the Swift side).
+DEFAULT_MODEL = "tiny.en"
 ALIASES = {"whisper-1": DEFAULT_MODEL}
 #: Models that understand more than English (language detection, translation).
 MULTILINGUAL = {"base", "small", "medium", "large-v3"}

@@ -10,8 +10,11 @@ public struct TranscriptionRepository: Sendable {
         self.database = database
     }
 
+    /// Inserts a row; `createdAt` is kept to the millisecond so listing cursors round-trip exactly.
     public func insert(_ transcription: Transcription) async throws {
-        try await TranscriptionModel(transcription).create(on: database)
+        var row = transcription
+        row.createdAt = TranscriptionCursor.milliseconds(row.createdAt)
+        try await TranscriptionModel(row).create(on: database)
     }
 
     /// The row with this id, only when `owner` owns it (nil owner: any row).
@@ -59,21 +62,27 @@ public struct TranscriptionCursor: Sendable, Equatable {
     public var id: UUID
 
     public init(createdAt: Date, id: UUID) {
-        self.createdAt = createdAt
+        self.createdAt = Self.milliseconds(createdAt)
         self.id = id
+    }
+
+    /// The date rounded to a whole millisecond, built the same way on every path.
+    static func milliseconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: Double(Int64((date.timeIntervalSince1970 * 1000).rounded())) / 1000)
     }
 
     /// An opaque string for clients.
     public var encoded: String {
-        Data("\(createdAt.timeIntervalSince1970)|\(id.uuidString)".utf8).base64EncodedString()
+        let ms = Int64((createdAt.timeIntervalSince1970 * 1000).rounded())
+        return Data("\(ms)|\(id.uuidString)".utf8).base64EncodedString()
     }
 
     /// Decodes a client's cursor; nil when malformed.
     public init?(encoded: String) {
         guard let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8) else { return nil }
         let parts = text.split(separator: "|")
-        guard parts.count == 2, let seconds = Double(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
-        self.init(createdAt: Date(timeIntervalSince1970: seconds), id: id)
+        guard parts.count == 2, let ms = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        self.init(createdAt: Date(timeIntervalSince1970: Double(ms) / 1000), id: id)
     }
 }
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test: Swift unit and in-process API tests, then the end-to-end tests that drive
+# the real binary with real Whisper. Prints one closing summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
+echo "==> swift tests"
+swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
+swift test --skip-build 2>&1 | tee "$logs/swift.log" | grep -E "✘|recorded an issue|Test run|Suite .* (passed|failed)"
+swift_passed=$(grep -cE "^✔ Test [^r]" "$logs/swift.log" || true)
+swift_failed=$(grep -cE "^✘ Test [^r]" "$logs/swift.log" || true)
+if ! grep -qE "^✔ Test run with" "$logs/swift.log"; then
+  swift_failed=$((swift_failed > 0 ? swift_failed : 1))
+fi
+
+echo "==> end-to-end tests (real server, real Whisper)"
+.venv/bin/python -m pytest tests -q -p no:cacheprovider 2>&1 | tee "$logs/pytest.log"
+py_line=$(tail -n 1 "$logs/pytest.log")
+py_passed=$(grep -oE "[0-9]+ passed" <<<"$py_line" | grep -oE "[0-9]+" || echo 0)
+py_failed=$(( $(grep -oE "[0-9]+ failed" <<<"$py_line" | grep -oE "[0-9]+" || echo 0) + $(grep -oE "[0-9]+ error" <<<"$py_line" | grep -oE "[0-9]+" || echo 0) ))
+if [ "$py_passed" -eq 0 ] && [ "$py_failed" -eq 0 ]; then py_failed=1; fi
+
+passed=$((swift_passed + py_passed))
+failed=$((swift_failed + py_failed))
+echo
+echo "swift: $swift_passed passed, $swift_failed failed; end-to-end: $py_passed passed, $py_failed failed"
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,217 @@
+"""Shared helpers for the end-to-end tests: real server processes, speech audio, word overlap."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+BINARY = Path(os.environ.get("WHISPERAPI_BIN", ROOT / ".build" / "debug" / "whisperapi"))
+KEY_PATTERN = re.compile(r"wapi_[A-Za-z0-9]{8}_[A-Za-z0-9]{32}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A real `whisperapi serve` process on a free loopback port with its own data directory."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, workers: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.workers = workers
+        self.env = {**os.environ, "DATA_DIR": str(data_dir), "LOG_LEVEL": "info", **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / f"server-{self.port}.log"
+        self.bootstrap_key: str | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> "Server":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [str(BINARY), "serve", "--port", str(self.port)]
+        if self.workers is not None:
+            args += ["--workers", str(self.workers)]
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if requests.get(self.base + "/health", timeout=1).status_code == 200:
+                    found = KEY_PATTERN.findall(self.log())
+                    self.bootstrap_key = found[0] if found else None
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def cli(self, *args: str) -> str:
+        """Runs a `whisperapi` admin subcommand against this server's data directory."""
+        done = subprocess.run([str(BINARY), *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"whisperapi {' '.join(args)} failed: {done.stdout}{done.stderr}")
+        return done.stdout
+
+    def new_key(self, email: str, plan: str) -> str:
+        self.cli("users", "create", "--email", email, "--plan", plan)
+        return self.cli("keys", "create", "--email", email).strip().splitlines()[-1]
+
+    # HTTP helpers
+
+    def submit(self, key: str, path: Path, **fields: str) -> requests.Response:
+        with open(path, "rb") as handle:
+            return requests.post(
+                self.base + "/api/v1/transcribe",
+                headers={"Authorization": f"Bearer {key}"},
+                files={"file": (path.name, handle)},
+                data=fields,
+                timeout=60,
+            )
+
+    def get(self, key: str, path: str) -> requests.Response:
+        return requests.get(self.base + path, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+    def status(self, key: str, transcription_id: str) -> dict[str, Any]:
+        response = self.get(key, f"/api/v1/status/{transcription_id}")
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def wait_for(self, key: str, transcription_id: str, states: set[str], timeout: float = 180) -> dict[str, Any]:
+        deadline = time.time() + timeout
+        status: dict[str, Any] = {}
+        while time.time() < deadline:
+            status = self.status(key, transcription_id)
+            if status["status"] in states:
+                return status
+            time.sleep(0.25)
+        raise AssertionError(f"{transcription_id} did not reach {states}: {status}\n{self.log()[-3000:]}")
+
+    def child_pids(self) -> list[int]:
+        """Engine processes started by this server."""
+        assert self.process is not None
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == self.process.pid and b"-m engine" in cmdline:
+                found.append(int(entry.name))
+        return found
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+# Audio
+
+
+def speak(text: str, path: Path, voice: str = "en-us", speed: int = 150) -> Path:
+    """Speaks `text` with espeak-ng into a WAV file."""
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
+    return path
+
+
+def convert(wav: Path, target: Path, codec: str, container: str) -> Path:
+    """Re-encodes a WAV file with PyAV (mp3 via LAME, ogg via Opus)."""
+    import av
+
+    rate = 48000 if codec == "libopus" else 22050
+    with av.open(str(wav)) as source, av.open(str(target), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate)
+        for frame in source.decode(audio=0):
+            frame.pts = None
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return target
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def overlap(reference: str, hypothesis: str) -> float:
+    """The share of the reference's words that the hypothesis contains (as a multiset)."""
+    ref, hyp = Counter(words(reference)), Counter(words(hypothesis))
+    total = sum(ref.values())
+    return sum(min(count, hyp[word]) for word, count in ref.items()) / total if total else 0.0
+
+
+SRT_CUE = re.compile(r"^(\d+)\n(\d{2,}:\d{2}:\d{2},\d{3}) --> (\d{2,}:\d{2}:\d{2},\d{3})\n(.+)$", re.S)
+VTT_CUE = re.compile(r"^(\d{2,}:\d{2}:\d{2}\.\d{3}) --> (\d{2,}:\d{2}:\d{2}\.\d{3})\n(.+)$", re.S)
+
+
+def seconds(stamp: str) -> float:
+    hours, minutes, rest = stamp.replace(",", ".").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+
+def parse_srt(body: str) -> list[tuple[float, float, str]]:
+    """Parses SubRip strictly: numbered from 1, ordered times, non-empty text."""
+    cues = []
+    for number, block in enumerate(body.strip().split("\n\n"), start=1):
+        match = SRT_CUE.match(block)
+        assert match, f"bad SRT cue: {block!r}"
+        assert int(match.group(1)) == number
+        start, end = seconds(match.group(2)), seconds(match.group(3))
+        assert 0 <= start <= end
+        cues.append((start, end, match.group(4)))
+    return cues
+
+
+def parse_vtt(body: str) -> list[tuple[float, float, str]]:
+    """Parses WebVTT strictly: header, then cues with dot milliseconds."""
+    assert body.startswith("WEBVTT\n\n"), body[:20]
+    cues = []
+    for block in body[len("WEBVTT\n\n"):].strip().split("\n\n"):
+        match = VTT_CUE.match(block)
+        assert match, f"bad VTT cue: {block!r}"
+        start, end = seconds(match.group(1)), seconds(match.group(2))
+        assert 0 <= start <= end
+        cues.append((start, end, match.group(3)))
+    return cues
