@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import MultipartKit
 import WhisperAPICore
 
 /// A multipart upload whose file part has been streamed to storage.
@@ -18,17 +17,6 @@ struct UploadReceiver {
     let maxFileBytes: Int64
     let maxFieldBytes = 64 * 1024
 
-    /// Parser callbacks, collected per body chunk and then handled in order.
-    private enum Event {
-        case header(String, String)
-        case body(ByteBuffer)
-        case partComplete
-    }
-
-    private final class EventSink: @unchecked Sendable {
-        var events: [Event] = []
-    }
-
     /// Reads the whole body, writing the file to `writer`. On any error the caller aborts the writer.
     func receive(_ request: Request, into writer: any ObjectWriter) async throws -> ReceivedUpload {
         guard let contentType = request.headers[.contentType], let boundary = Self.boundary(of: contentType) else {
@@ -37,34 +25,31 @@ struct UploadReceiver {
         if let length = request.headers[.contentLength].flatMap(Int64.init), length > maxFileBytes + 1_048_576 {
             throw Self.tooLarge(maxFileBytes)
         }
-        let parser = MultipartParser(boundary: boundary)
-        let sink = EventSink()
-        parser.onHeader = { name, value in sink.events.append(.header(name, value)) }
-        parser.onBody = { buffer in sink.events.append(.body(buffer)) }
-        parser.onPartComplete = { sink.events.append(.partComplete) }
-
+        var parser = MultipartStreamParser(boundary: boundary)
         var state = PartState()
         var upload = ReceivedUpload(fields: [:], filename: nil, size: 0, container: .wav)
         var sawFile = false
-        var finished = false
         for try await chunk in request.body {
+            let events: [MultipartStreamParser.Event]
             do {
-                try parser.execute(chunk)
+                events = try parser.feed(chunk)
             } catch {
                 throw APIError.badRequest("INVALID_MULTIPART", "the multipart body is malformed")
             }
-            let events = sink.events
-            sink.events.removeAll(keepingCapacity: true)
             for event in events {
                 switch event {
-                case .header(let name, let value):
-                    state.headers[name.lowercased()] = value
-                case .body(let buffer):
-                    if state.name == nil { state.name = Self.dispositionValue("name", in: state.headers["content-disposition"]) }
+                case .partBegin(let headers):
+                    state = PartState()
+                    let disposition = headers["content-disposition"]
+                    state.name = Self.dispositionValue("name", in: disposition)
                     if state.name == "file" {
-                        if sawFile && !state.isFile { throw APIError.badRequest("INVALID_MULTIPART", "only one file may be uploaded") }
-                        state.isFile = true
+                        guard !sawFile else { throw APIError.badRequest("INVALID_MULTIPART", "only one file may be uploaded") }
                         sawFile = true
+                        state.isFile = true
+                        upload.filename = Self.dispositionValue("filename", in: disposition)
+                    }
+                case .body(let buffer):
+                    if state.isFile {
                         try await writeFileBytes(buffer, state: &state, upload: &upload, writer: writer)
                     } else {
                         state.value.append(contentsOf: buffer.readableBytesView)
@@ -72,24 +57,17 @@ struct UploadReceiver {
                             throw APIError.badRequest("FIELD_TOO_LARGE", "form field '\(state.name ?? "")' is too large")
                         }
                     }
-                case .partComplete:
-                    if state.name == nil { state.name = Self.dispositionValue("name", in: state.headers["content-disposition"]) }
-                    if state.name == "file" {
-                        if sawFile && !state.isFile { throw APIError.badRequest("INVALID_MULTIPART", "only one file may be uploaded") }
-                        sawFile = true
-                        state.isFile = true
-                        try await flushSniffBuffer(&state, upload: &upload, writer: writer, final: true)
-                        upload.filename = Self.dispositionValue("filename", in: state.headers["content-disposition"])
+                case .partEnd:
+                    if state.isFile {
+                        try await flushSniffBuffer(&state, upload: &upload, writer: writer)
                     } else if let name = state.name {
                         upload.fields[name] = String(decoding: state.value, as: UTF8.self)
                     }
-                    state = PartState()
-                    finished = true
                 }
             }
         }
-        guard finished || sawFile else {
-            throw APIError.badRequest("INVALID_MULTIPART", "the multipart body has no parts")
+        guard parser.isComplete else {
+            throw APIError.badRequest("INVALID_MULTIPART", "the multipart body ended before its closing boundary")
         }
         guard sawFile else { throw APIError.badRequest("MISSING_FILE", "the 'file' field is required") }
         guard upload.size > 0 else { throw APIError.badRequest("EMPTY_FILE", "the uploaded file is empty") }
@@ -98,7 +76,6 @@ struct UploadReceiver {
 
     /// One part being read.
     private struct PartState {
-        var headers: [String: String] = [:]
         var name: String?
         var isFile = false
         var value: [UInt8] = []
@@ -115,12 +92,12 @@ struct UploadReceiver {
         } else {
             state.sniffBuffer.append(contentsOf: buffer.readableBytesView)
             if state.sniffBuffer.count >= AudioSniffer.prefixLength {
-                try await flushSniffBuffer(&state, upload: &upload, writer: writer, final: false)
+                try await flushSniffBuffer(&state, upload: &upload, writer: writer)
             }
         }
     }
 
-    private func flushSniffBuffer(_ state: inout PartState, upload: inout ReceivedUpload, writer: any ObjectWriter, final: Bool) async throws {
+    private func flushSniffBuffer(_ state: inout PartState, upload: inout ReceivedUpload, writer: any ObjectWriter) async throws {
         guard !state.sniffed, !state.sniffBuffer.isEmpty else { return }
         guard let container = AudioSniffer.detect(state.sniffBuffer) else {
             throw APIError(
