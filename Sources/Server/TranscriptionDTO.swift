@@ -36,7 +36,12 @@ struct TranscriptionDTO: Encodable {
         createdAt = t.createdAt
         updatedAt = t.updatedAt
         completedAt = t.completedAt
-        resultUrl = t.status == .completed ? "/api/v1/transcriptions/\(t.id.lowercasedString)/result" : nil
+        resultUrl = Self.resultPath(t)
+    }
+
+    /// Where a completed transcription's result can be fetched.
+    static func resultPath(_ t: Transcription) -> String? {
+        t.status == .completed ? "/api/v1/transcriptions/\(t.id.lowercasedString)/result" : nil
     }
 }
 
@@ -53,7 +58,6 @@ struct StatusDTO: Encodable {
     let resultUrl: String?
 
     init(_ t: Transcription) {
-        let full = TranscriptionDTO(t)
         transcriptionId = t.id.lowercasedString
         jobId = t.jobId
         status = t.status
@@ -62,7 +66,7 @@ struct StatusDTO: Encodable {
         errorMessage = t.errorMessage
         createdAt = t.createdAt
         completedAt = t.completedAt
-        resultUrl = full.resultUrl
+        resultUrl = TranscriptionDTO.resultPath(t)
     }
 }
 
