@@ -117,6 +117,18 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "BullMQTests",
+            dependencies: [
+                "BullMQ", "RedisClient",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "WhisperAPITests",
             dependencies: [
                 "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "Engine", "Server",

@@ -4,7 +4,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+TEST_REDIS_URL=$(./scripts/test-redis.sh start "$logs/redis")
+export TEST_REDIS_URL
+trap './scripts/test-redis.sh stop "$logs/redis"; rm -rf "$logs"' EXIT
+echo "==> test redis at $TEST_REDIS_URL"
 
 echo "==> swift tests"
 swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
