@@ -134,10 +134,6 @@ public final class Worker: Sendable {
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 
     // MARK: - Slots
 
@@ -168,22 +164,11 @@ public final class Worker: Sendable {
         state.withLockedValue { _ = $0.wakers.removeValue(forKey: slot) }
     }
 
-    /// Takes the next job (moveToActive), or nil when none is ready.
+    /// Takes the next job, or nil when none is ready (remembering when a delayed one is due).
     func fetch() async throws -> ActiveJob? {
-        let token = nextToken()
-        let reply = try await client.run(
-            Scripts.moveToActive, keys: keys.fetchKeys,
-            arguments: [.string(keys.base), .string(String(Self.now())), .string(token), .string(String(Self.milliseconds(options.lockDuration)))])
-        return decodeFetched(reply, token: token)
-    }
-
-    func decodeFetched(_ reply: RESPValue, token: String) -> ActiveJob? {
-        guard let parts = reply.array, parts.count == 4 else { return nil }
-        if let id = parts[1].string, id != "0", let hash = parts[0].stringMap {
-            return ActiveJob(job: Job(id: id, hash: hash), token: token, queue: queue)
-        }
-        if let due = parts[3].int, due > 0 { state.withLockedValue { $0.blockUntil = due } }
-        return nil
+        let (job, due) = try await queue.fetchNextJob(token: nextToken(), lockDuration: options.lockDuration)
+        if let due { state.withLockedValue { $0.blockUntil = due } }
+        return job
     }
 
     /// Runs one job and records its outcome; returns the next job when one was fetched in the same call.
@@ -201,7 +186,7 @@ public final class Worker: Sendable {
             return (entry?.cancelled ?? false, state.closing && state.releaseOnClose)
         }
         if case .failure = result, releasing && !cancelled {
-            try await release(active)
+            try await queue.release(active)
             return nil
         }
         if case .failure = result, cancelled {
@@ -210,67 +195,25 @@ public final class Worker: Sendable {
         return try await finish(active, outcome: result)
     }
 
-    /// Completes, retries or fails the job in one script call.
+    /// Completes, retries or fails the job in one script call, fetching the next job in the same call.
     func finish(_ active: ActiveJob, outcome: Result<String, any Error>) async throws -> ActiveJob? {
-        let job = active.job
-        let jobOptions = job.options
-        let fetchNext = !isClosing
-        let nextToken = self.nextToken()
-        var arguments: [RESPArgument]
-        var target: String
+        let fetchNext = isClosing ? nil : (token: nextToken(), lockDuration: options.lockDuration)
+        let result: Queue.FinishOutcome
         switch outcome {
         case .success(let value):
-            target = keys.completed
-            arguments = [.string(job.id), .string(String(Self.now())), "returnvalue", .string(value), "completed", .string(active.token)]
-                + Self.keepArguments(jobOptions.removeOnComplete ?? options.removeOnComplete)
-                + [.string(String(max(1, jobOptions.attempts))), ""]
+            result = try await queue.complete(active, returnValue: value, keep: options.removeOnComplete, fetchNext: fetchNext)
         case .failure(let error):
-            let reason = Self.reason(error)
-            let attemptsMade = job.attemptsMade + 1
-            let stacktrace = Self.stacktrace(previous: job.stacktrace, adding: "\(type(of: error)): \(reason)")
-            if !(error is UnrecoverableError), attemptsMade < jobOptions.attempts {
-                let delay = jobOptions.backoff?.delay(afterAttempts: attemptsMade) ?? 0
-                let code = try await client.run(
-                    Scripts.retryAttempt, keys: keys.fetchKeys + [keys.job(job.id)],
-                    arguments: [.string(keys.base), .string(String(Self.now())), .string(job.id), .string(active.token), .string(String(delay)),
-                                .string(reason), .string(stacktrace), jobOptions.lifo ? "RPUSH" : "LPUSH"]).int ?? 0
-                if code < 0 { logger.warning("could not retry job", metadata: ["jobId": "\(job.id)", "code": "\(code)"]) }
-                return nil
-            }
-            target = keys.failed
-            arguments = [.string(job.id), .string(String(Self.now())), "failedReason", .string(reason), "failed", .string(active.token)]
-                + Self.keepArguments(jobOptions.removeOnFail ?? options.removeOnFail)
-                + [.string(String(max(1, jobOptions.attempts))), .string(stacktrace)]
+            result = try await queue.fail(
+                active, reason: String(describing: error), retryable: !(error is UnrecoverableError),
+                keep: options.removeOnFail, fetchNext: fetchNext)
         }
-        arguments += [fetchNext ? "1" : "", .string(keys.base), .string(String(Self.milliseconds(options.lockDuration))), .string(nextToken)]
-        let reply = try await client.run(Scripts.moveToFinished, keys: keys.fetchKeys + [target, keys.job(job.id)], arguments: arguments)
-        if let code = reply.int, code < 0 {
-            logger.warning("job finished without its lock", metadata: ["jobId": "\(job.id)", "code": "\(code)"])
+        switch result {
+        case .finished(let next): return next
+        case .retried: return nil
+        case .lockLost(let code):
+            logger.warning("job finished without its lock", metadata: ["jobId": "\(active.job.id)", "code": "\(code)"])
             return nil
         }
-        return decodeFetched(reply, token: nextToken)
-    }
-
-    /// Gives a job back to the front of the queue without counting an attempt.
-    func release(_ active: ActiveJob) async throws {
-        _ = try await client.run(Scripts.releaseJob, keys: keys.fetchKeys + [keys.job(active.job.id)], arguments: [.string(active.job.id), .string(active.token)])
-    }
-
-    static func reason(_ error: any Error) -> String {
-        String(describing: error)
-    }
-
-    /// The keep-count and keep-age arguments of the finishing script (count -1 keeps everything).
-    static func keepArguments(_ keep: JobOptions.KeepJobs?) -> [RESPArgument] {
-        let (count, age) = keep?.scriptArguments ?? (-1, nil)
-        return [.string(String(count)), .string(age.map(String.init) ?? "")]
-    }
-
-    static func stacktrace(previous: String?, adding entry: String, limit: Int = 10) -> String {
-        var entries = (try? JSONDecoder().decode([String].self, from: Data((previous ?? "[]").utf8))) ?? []
-        entries.append(entry)
-        let data = (try? JSONEncoder().encode(Array(entries.suffix(limit)))) ?? Data("[]".utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 
     // MARK: - Blocking on the marker
@@ -287,12 +230,12 @@ public final class Worker: Sendable {
                 let connection = try await blockingConnection()
                 let now = Self.now()
                 let until = state.withLockedValue { $0.blockUntil }
-                var timeout = Double(Self.milliseconds(options.drainDelay)) / 1000
-                if until > now { timeout = min(timeout, Double(until - now) / 1000) }
-                let reply = try await connection.send(["BZPOPMIN", .string(keys.marker), .string(String(format: "%.3f", max(0.001, timeout)))])
+                var timeout = options.drainDelay
+                if until > now { timeout = min(timeout, .milliseconds(until - now)) }
+                let due = try await queue.waitForMarker(timeout: timeout, on: connection)
                 failures = 0
-                if let popped = reply.array, popped.count == 3, let score = popped[2].double, score > Double(Self.now()) {
-                    state.withLockedValue { $0.blockUntil = Int64(score) }
+                if let due {
+                    state.withLockedValue { $0.blockUntil = due }
                     continue
                 }
                 state.withLockedValue { $0.blockUntil = 0 }
@@ -323,20 +266,11 @@ public final class Worker: Sendable {
     /// Renews the locks of running jobs; a job whose lock is gone is cancelled here.
     func renewLocks() async {
         let interval = options.lockRenewInterval ?? options.lockDuration / 4
-        let duration = String(Self.milliseconds(options.lockDuration))
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            let running = state.withLockedValue { $0.running.map { ($0.key, $0.value.token) } }
-            guard !running.isEmpty else { continue }
-            let commands = running.map { id, token in
-                RedisClient.evalsha(Scripts.extendLock, keys: [keys.lock(id), keys.stalled], arguments: [.string(token), .string(duration), .string(id)])
-            }
-            guard let replies = try? await client.pipeline(commands) else { continue }
-            if replies.contains(where: { if case .error(let m) = $0 { m.hasPrefix("NOSCRIPT") } else { false } }) {
-                try? await client.preload([Scripts.extendLock])
-                continue
-            }
-            for ((id, _), reply) in zip(running, replies) where reply.int == 0 {
+            let held = state.withLockedValue { $0.running.map { (id: $0.key, token: $0.value.token) } }
+            guard let lost = try? await queue.extendLocks(held, duration: options.lockDuration) else { continue }
+            for id in lost {
                 logger.warning("lost the lock of a running job; stopping it", metadata: ["jobId": "\(id)"])
                 cancel(id)
             }
@@ -347,13 +281,9 @@ public final class Worker: Sendable {
     func sweepStalledJobs() async {
         while !Task.isCancelled {
             do {
-                let recovered = try await client.run(
-                    Scripts.moveStalledJobsToWait,
-                    keys: [keys.stalled, keys.wait, keys.active, keys.stalledCheck, keys.meta, keys.paused, keys.marker, keys.events],
-                    arguments: [.string(String(options.maxStalledCount)), .string(keys.base), .string(String(Self.now())),
-                                .string(String(Self.milliseconds(options.stalledInterval)))])
-                if let ids = recovered.array, !ids.isEmpty {
-                    logger.info("recovered stalled jobs", metadata: ["jobIds": "\(ids.compactMap(\.string))"])
+                let recovered = try await queue.sweepStalledJobs(maxStalledCount: options.maxStalledCount, interval: options.stalledInterval)
+                if !recovered.isEmpty {
+                    logger.info("recovered stalled jobs", metadata: ["jobIds": "\(recovered)"])
                     wakeIdleSlots()
                 }
             } catch {
