@@ -51,6 +51,14 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // WhisperAPI's queue on Redis in BullMQ's format.
+        .target(
+            name: "RedisQueue",
+            dependencies: [
+                "WhisperAPICore", "BullMQ", "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Local file object storage with HMAC-signed expiring URLs.
         .target(
             name: "Storage",
@@ -101,7 +109,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "Engine", "Worker",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Worker",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -122,19 +122,7 @@ class Server:
     def child_pids(self) -> list[int]:
         """Engine processes started by this server."""
         assert self.process is not None
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                parent = int(stat.rsplit(")", 1)[1].split()[1])
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            except (OSError, IndexError, ValueError):
-                continue
-            if parent == self.process.pid and b"-m engine" in cmdline:
-                found.append(int(entry.name))
-        return found
+        return [pid for pid, parent in _engine_processes() if parent == self.process.pid]
 
 
 def pid_alive(pid: int) -> bool:
@@ -215,3 +203,82 @@ def parse_vtt(body: str) -> list[tuple[float, float, str]]:
         assert 0 <= start <= end
         cues.append((start, end, match.group(3)))
     return cues
+
+
+class Redis:
+    """A throw-away redis-server (AOF on) started by scripts/test-redis.sh."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.url = ""
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def start(self, port: int | None = None) -> "Redis":
+        args = [str(ROOT / "scripts" / "test-redis.sh"), "start", str(self.directory)]
+        if port:
+            args.append(str(port))
+        self.url = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        return self
+
+    def stop(self) -> None:
+        subprocess.run([str(ROOT / "scripts" / "test-redis.sh"), "stop", str(self.directory)], check=True)
+
+    def restart(self) -> None:
+        port = self.port
+        self.stop()
+        self.start(port)
+
+    def client(self):
+        import redis
+
+        return redis.Redis.from_url(self.url, decode_responses=True)
+
+
+class WorkerProcess:
+    """A real `whisperapi worker` process."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], concurrency: int = 1) -> None:
+        self.env = {**os.environ, "DATA_DIR": str(data_dir), "LOG_LEVEL": "info", **env}
+        self.log_path = data_dir / f"worker-{id(self)}.log"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [str(BINARY), "worker", "--concurrency", str(concurrency)], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def completed_jobs(self) -> int:
+        return self.log().count("job completed")
+
+    def engine_pids(self) -> list[int]:
+        return [pid for pid, parent in _engine_processes() if parent == self.process.pid]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def _engine_processes() -> list[tuple[int, int]]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, IndexError, ValueError):
+            continue
+        if b"-m engine" in cmdline:
+            found.append((int(entry.name), parent))
+    return found

@@ -141,6 +141,29 @@ public final class Queue: Sendable {
         try await client.run(Scripts.removeJob, keys: [keys.job(id), keys.events, keys.meta], arguments: [.string(id), .string(keys.base)]).int == 1
     }
 
+    /// Where a cancelled job was.
+    public enum CancelOutcome: Sendable, Equatable {
+        /// It was waiting, prioritized or delayed and will not run.
+        case removedFromQueue
+        /// It was running: its lock is gone, so its worker stops at the next lock renewal.
+        case stoppedWhileActive
+        /// It had already finished, or does not exist.
+        case notCancellable
+    }
+
+    /// Cancels an unfinished job; it ends in `failed` with `reason` (which a `failed` event carries).
+    public func cancel(_ id: String, reason: String) async throws -> CancelOutcome {
+        let reply = try await client.run(
+            Scripts.cancelJob,
+            keys: [keys.job(id), keys.events, keys.meta, keys.active, keys.wait, keys.prioritized, keys.delayed, keys.failed, keys.paused],
+            arguments: [.string(id), .string(reason), .string(String(Self.now()))])
+        switch reply.int {
+        case 1: return .removedFromQueue
+        case 2: return .stoppedWhileActive
+        default: return .notCancellable
+        }
+    }
+
     /// Moves a failed (or completed) job back to the queue; `resetAttempts` gives it fresh attempts.
     @discardableResult
     public func retryJob(_ id: String, from state: JobState = .failed, resetAttempts: Bool = true) async throws -> Bool {

@@ -56,7 +56,11 @@ public final class QueueEvents: Sendable {
     }
 
     /// One read of up to `count` events after `after`; with `block`, waits that long for the first one.
-    public func read(after: String, count: Int = 500, block: Duration? = nil) async throws -> [QueueEvent] {
+    /// Blocking reads use `connection` when given (a dedicated one), otherwise a new connection.
+    public func read(after: String, count: Int = 500, block: Duration? = nil, on connection: RedisConnection? = nil) async throws -> [QueueEvent] {
+        if let connection {
+            return try await Self.read(key: queue.keys.events, after: after, count: count, block: block, on: connection)
+        }
         if block != nil {
             let connection = try await queue.client.makeDedicatedConnection()
             defer { Task { await connection.close() } }

@@ -420,9 +420,32 @@ enum Scripts {
     return 0
     """#)
 
+    /// Cancels a job in any unfinished state: it moves to failed with `reason`, and an active job's
+    /// lock is deleted so that its worker notices at the next renewal.
+    /// KEYS: job, events, meta, active, wait, prioritized, delayed, failed, paused. ARGV: jobId, reason, now.
+    /// Returns 1 (was waiting or delayed), 2 (was active) or 0 (finished or missing).
+    static let cancelJob = RedisScript(name: "cancelJob", source: prelude + #"""
+    local jobId, jobKey, reason, now = ARGV[1], KEYS[1], ARGV[2], ARGV[3]
+    if rcall("EXISTS", jobKey) == 0 then return 0 end
+    local result = 0
+    if rcall("ZREM", KEYS[6], jobId) == 1 or rcall("ZREM", KEYS[7], jobId) == 1
+      or rcall("LREM", KEYS[5], 0, jobId) > 0 or rcall("LREM", KEYS[9], 0, jobId) > 0 then
+      result = 1
+    elseif rcall("LREM", KEYS[4], 0, jobId) > 0 then
+      rcall("DEL", jobKey .. ":lock")
+      rcall("HINCRBY", jobKey, "atm", 1)
+      result = 2
+    end
+    if result == 0 then return 0 end
+    rcall("HSET", jobKey, "failedReason", reason, "finishedOn", now)
+    rcall("ZADD", KEYS[8], now, jobId)
+    rcall("XADD", KEYS[2], "MAXLEN", "~", getMaxEvents(KEYS[3]), "*", "event", "failed", "jobId", jobId, "failedReason", reason, "prev", "active")
+    return result
+    """#)
+
     /// Every script, for preloading.
     static let all = [
         addJob, moveToActive, moveToFinished, retryAttempt, releaseJob, extendLock, moveStalledJobsToWait,
-        updateProgress, removeJob, reprocessJob, cleanJobsInSet, pause, obliterate,
+        updateProgress, removeJob, reprocessJob, cleanJobsInSet, pause, obliterate, cancelJob,
     ]
 }

@@ -40,6 +40,13 @@ public struct TranscriptionRepository: Sendable {
         return value
     }
 
+    /// Rows that are queued or processing, oldest first.
+    public func unfinished(limit: Int) async throws -> [Transcription] {
+        try await TranscriptionModel.query(on: database)
+            .filter(\.$status ~~ [TranscriptionStatus.queued.rawValue, TranscriptionStatus.processing.rawValue])
+            .sort(\.$createdAt).limit(limit).all().map { $0.toDTO() }
+    }
+
     /// A page of one owner's rows, newest first, starting after the cursor row.
     public func list(owner: UUID, limit: Int, after cursor: TranscriptionCursor?) async throws -> [Transcription] {
         var query = TranscriptionModel.query(on: database).filter(\.$userId == owner)

@@ -156,12 +156,6 @@ extension SQLTranscriptionQueue {
     }
 
     public func cancellations() -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        let id = UUID()
-        cancelListeners.withLock { $0[id] = continuation }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.cancelListeners.withLock { $0.removeValue(forKey: id) }
-        }
-        return stream
+        cancellationBroadcast.listen()
     }
 }

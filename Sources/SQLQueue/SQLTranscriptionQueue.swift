@@ -17,7 +17,7 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
     let logger: Logger
     let jobSignal = WakeSignal()
     let eventSignal = WakeSignal()
-    let cancelListeners = Locked([UUID: AsyncStream<String>.Continuation]())
+    let cancellationBroadcast = Broadcast<String>()
 
     /// Creates a queue over an SQL database whose `CreateQueueTables` migration has run.
     public init(database: any Database, retryPolicy: RetryPolicy, maxStalledCount: Int = 1, logger: Logger) {
@@ -123,7 +123,7 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
         }
         if cancelled {
             eventSignal.notify()
-            for listener in cancelListeners.withLock({ Array($0.values) }) { listener.yield(jobId) }
+            cancellationBroadcast.send(jobId)
         }
         return cancelled
     }
@@ -185,7 +185,16 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
         }
     }
 
-    public func events(after cursor: String?, limit: Int) async throws -> [QueueEvent] {
+    public var eventLogName: String { "sql-queue-events" }
+
+    public func events(after cursor: String?, limit: Int, waitUpTo: Duration?) async throws -> [QueueEvent] {
+        let found = try await readEvents(after: cursor, limit: limit)
+        guard found.isEmpty, let waitUpTo else { return found }
+        await eventSignal.wait(timeout: waitUpTo)
+        return try await readEvents(after: cursor, limit: limit)
+    }
+
+    func readEvents(after cursor: String?, limit: Int) async throws -> [QueueEvent] {
         guard let sql = database as? any SQLDatabase else { throw QueueStorageError.notSQL }
         let position = cursor.flatMap { Int64($0) } ?? 0
         let rows = try await sql.raw("""
@@ -205,14 +214,10 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
         }
     }
 
-    public func waitForEvents(timeout: Duration) async {
-        await eventSignal.wait(timeout: timeout)
-    }
-
     public func shutdown() async {
         jobSignal.notify()
         eventSignal.notify()
-        for listener in cancelListeners.withLock({ Array($0.values) }) { listener.finish() }
+        cancellationBroadcast.finish()
     }
 }
 

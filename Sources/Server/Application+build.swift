@@ -36,17 +36,47 @@ public func buildApplication(backend: Backend, workers: Int, logger: Logger) -> 
         RetentionCleanup(backend: backend, logger: logger),
     ]
     if workers > 0 {
-        let engine = EngineConfiguration(
-            python: configuration.pythonExecutable, root: configuration.engineRoot,
-            threads: configuration.threadsPerEngine)
-        services.append(QueueWorker(
-            leasing: backend.leasing, processor: TranscriptionProcessor(storage: backend.storage),
-            concurrency: workers, lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout,
-            engineConfiguration: engine, logger: logger))
+        services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, logger: logger))
     }
     return Application(
         router: buildRouter(backend: backend),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "whisperapi"),
         services: services,
         logger: logger)
+}
+
+/// The worker pool: `concurrency` slots with their own engine processes.
+func buildWorker(
+    _ configuration: ServiceConfiguration, leasing: any JobLeasing, storage: any ObjectStorage, concurrency: Int, logger: Logger
+) -> QueueWorker {
+    var sized = configuration
+    sized.workerConcurrency = concurrency
+    let engine = EngineConfiguration(python: configuration.pythonExecutable, root: configuration.engineRoot, threads: sized.threadsPerEngine)
+    return QueueWorker(
+        leasing: leasing, processor: TranscriptionProcessor(storage: storage), concurrency: concurrency,
+        lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, engineConfiguration: engine, logger: logger)
+}
+
+/// A standalone worker process (`whisperapi worker`): the distributed queue and storage, no database.
+public func buildWorkerProcess(_ configuration: ServiceConfiguration, concurrency: Int, logger: Logger) throws -> ServiceGroup {
+    guard configuration.redisURL != nil else {
+        throw ConfigurationError(description: "whisperapi worker needs REDIS_URL; in embedded mode `whisperapi serve` runs the workers")
+    }
+    let (queue, leasing) = try Backend.openQueue(configuration, database: nil, logger: logger)
+    let storage = try Backend.openStorage(configuration)
+    let worker = buildWorker(configuration, leasing: leasing, storage: storage, concurrency: concurrency, logger: logger)
+    return ServiceGroup(configuration: .init(
+        services: [.init(service: QueueLifetime(queue: queue)), .init(service: worker)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+}
+
+/// Closes the queue once everything after it in the service group has stopped.
+struct QueueLifetime: Service {
+    let queue: any TranscriptionQueue
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await queue.shutdown()
+    }
 }

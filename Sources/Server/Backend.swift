@@ -2,6 +2,7 @@ import FluentKit
 import Foundation
 import Logging
 import Persistence
+import RedisQueue
 import SQLQueue
 import Storage
 import WhisperAPICore
@@ -24,11 +25,11 @@ public struct Backend: Sendable {
         let database = try await DatabaseHandle.openSQLite(path: configuration.sqlitePath, logger: logger)
         do {
             try await database.migrate(PersistenceMigrations.all + [CreateQueueTables()])
-            let queue = SQLTranscriptionQueue(database: database.database, retryPolicy: configuration.retryPolicy, logger: logger)
-            let storage = try LocalObjectStorage(root: configuration.storageDirectory)
+            let (queue, leasing) = try openQueue(configuration, database: database, logger: logger)
+            let storage = try openStorage(configuration)
             let db = database.database
             return Backend(
-                configuration: configuration, database: database, queue: queue, leasing: queue, storage: storage,
+                configuration: configuration, database: database, queue: queue, leasing: leasing, storage: storage,
                 users: UserRepository(database: db), transcriptions: TranscriptionRepository(database: db),
                 cursors: SyncCursorRepository(database: db))
         } catch {
@@ -37,9 +38,35 @@ public struct Backend: Sendable {
         }
     }
 
+    /// The queue the configuration names: Redis (BullMQ format) with `REDIS_URL`, else the embedded SQL queue.
+    static func openQueue(
+        _ configuration: ServiceConfiguration, database: DatabaseHandle?, logger: Logger
+    ) throws -> (any TranscriptionQueue, any JobLeasing) {
+        if let url = configuration.redisURL {
+            let queue = try RedisTranscriptionQueue(
+                url: url, prefix: configuration.queuePrefix, retryPolicy: configuration.retryPolicy,
+                jobRetention: configuration.jobRetention, failedJobRetention: configuration.failedJobRetention,
+                stalledInterval: configuration.stalledInterval, logger: logger)
+            return (queue, queue)
+        }
+        guard let database else { throw ConfigurationError(description: "the embedded queue needs the database; set REDIS_URL to run standalone workers") }
+        let queue = SQLTranscriptionQueue(database: database.database, retryPolicy: configuration.retryPolicy, logger: logger)
+        return (queue, queue)
+    }
+
+    /// The object storage the configuration names.
+    static func openStorage(_ configuration: ServiceConfiguration) throws -> any ObjectStorage {
+        try LocalObjectStorage(root: configuration.storageDirectory)
+    }
+
     /// Stops the queue and closes the database.
     public func close() async {
         await queue.shutdown()
         await database.shutdown()
     }
+}
+
+/// The configuration cannot work as given.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
 }

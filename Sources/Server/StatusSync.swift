@@ -10,7 +10,6 @@ import WhisperAPICore
 /// Applying an event twice has the same effect as once, so a crash between applying and saving
 /// the cursor loses nothing.
 public struct StatusSync: Service {
-    static let cursorName = "queue-events"
     let queue: any TranscriptionQueue
     let transcriptions: TranscriptionRepository
     let cursors: SyncCursorRepository
@@ -25,11 +24,11 @@ public struct StatusSync: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var cursor = try? await cursors.position(name: Self.cursorName)
+            var cursor = try? await cursors.position(name: queue.eventLogName)
+            await reconcile()
             while !Task.isCancelled {
                 do {
-                    let applied = try await syncOnce(after: cursor)
-                    if let last = applied { cursor = last } else { await queue.waitForEvents(timeout: .seconds(1)) }
+                    if let last = try await syncOnce(after: cursor, waitUpTo: .seconds(1)) { cursor = last }
                 } catch {
                     logger.error("status sync failed; retrying", metadata: ["error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
@@ -39,16 +38,47 @@ public struct StatusSync: Service {
     }
 
     /// Applies one batch of events; returns the new cursor, or nil when there was nothing new.
-    public func syncOnce(after cursor: String?) async throws -> String? {
-        let events = try await queue.events(after: cursor, limit: 200)
+    public func syncOnce(after cursor: String?, waitUpTo: Duration? = nil) async throws -> String? {
+        let events = try await queue.events(after: cursor, limit: 200, waitUpTo: waitUpTo)
         guard let last = events.last else { return nil }
         for event in events { try await apply(event) }
-        try await cursors.save(name: Self.cursorName, position: last.cursor)
+        try await cursors.save(name: queue.eventLogName, position: last.cursor)
         return last.cursor
     }
 
+    /// Brings unfinished rows up to date from the queue's own job state, for events that were
+    /// trimmed from the log before this process could read them.
+    public func reconcile() async {
+        do {
+            for row in try await transcriptions.unfinished(limit: 1000) {
+                guard let jobId = row.jobId else { continue }
+                guard let job = try await queue.getJobStatus(jobId) else {
+                    try await transcriptions.update(id: row.id) { t in
+                        guard !t.status.isTerminal else { return }
+                        t.status = .failed
+                        t.errorMessage = "JOB_LOST: the job is no longer in the queue"
+                    }
+                    continue
+                }
+                let kind: QueueEvent.Kind? = switch job.state {
+                case .completed: .completed
+                case .failed: .failed
+                case .cancelled: .cancelled
+                case .active: .active
+                case .waiting, .delayed: nil
+                }
+                guard let kind else { continue }
+                try await apply(QueueEvent(
+                    cursor: "", jobId: jobId, kind: kind, progress: job.progress, returnValue: job.returnValue,
+                    failedReason: job.failedReason, attemptsMade: job.attemptsMade))
+            }
+        } catch {
+            logger.warning("reconciliation failed", metadata: ["error": "\(error)"])
+        }
+    }
+
     func apply(_ event: QueueEvent) async throws {
-        guard let row = try await transcriptions.find(jobId: event.jobId) else { return }
+        guard event.kind != .other, let row = try await transcriptions.find(jobId: event.jobId) else { return }
         try await transcriptions.update(id: row.id) { t in
             switch event.kind {
             case .active:
@@ -83,6 +113,8 @@ public struct StatusSync: Service {
             case .cancelled:
                 guard t.status != .completed else { return }
                 t.status = .cancelled
+            case .other:
+                return
             }
         }
     }

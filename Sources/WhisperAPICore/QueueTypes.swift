@@ -89,6 +89,8 @@ public struct QueueEvent: Codable, Sendable, Equatable {
         /// Back in the queue: a failed attempt to retry, a stalled job recovered, a released or retried job.
         case waiting
         case cancelled
+        /// An event the status sync does not act on (kept so the log position still advances).
+        case other
     }
 
     /// An opaque, increasing position in the event log; persisted by the status sync.

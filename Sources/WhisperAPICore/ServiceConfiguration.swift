@@ -11,6 +11,8 @@ public struct ServiceConfiguration: Sendable {
     public var retryPolicy: RetryPolicy
     /// How long a worker's lock lasts without renewal before the job is taken again.
     public var lockDuration: Duration
+    /// How often the Redis queue's stalled-job sweep runs (`QUEUE_STALLED_INTERVAL`, ms).
+    public var stalledInterval: Duration
     public var jobRetention: Duration
     public var failedJobRetention: Duration
     /// Largest accepted upload in bytes.
@@ -25,6 +27,10 @@ public struct ServiceConfiguration: Sendable {
     public var engineThreads: Int
     /// Email of the admin user created on first start.
     public var adminEmail: String
+    /// The Redis server for the distributed queue (`REDIS_URL`); nil runs the embedded SQLite queue.
+    public var redisURL: String?
+    /// The BullMQ key prefix (`QUEUE_PREFIX`, default `bull`).
+    public var queuePrefix: String
 
     /// Reads the configuration from environment variables, with the documented defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -37,6 +43,7 @@ public struct ServiceConfiguration: Sendable {
         workerConcurrency = max(0, int("QUEUE_CONCURRENCY", 2))
         retryPolicy = RetryPolicy(maxAttempts: int("QUEUE_MAX_RETRIES", 3), baseDelay: .milliseconds(int("QUEUE_RETRY_DELAY", 5000)))
         lockDuration = .milliseconds(max(1000, int("QUEUE_LOCK_DURATION", 30000)))
+        stalledInterval = .milliseconds(max(500, int("QUEUE_STALLED_INTERVAL", 30000)))
         jobRetention = .seconds(double("JOB_RETENTION_HOURS", 24) * 3600)
         failedJobRetention = .seconds(double("FAILED_JOB_RETENTION_HOURS", 168) * 3600)
         maxUploadBytes = Int64(int("MAX_FILE_SIZE", 500 * 1024 * 1024))
@@ -45,6 +52,8 @@ public struct ServiceConfiguration: Sendable {
         pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"
         engineThreads = int("WHISPER_CPU_THREADS", 0)
         adminEmail = environment["ADMIN_EMAIL"] ?? "admin@localhost"
+        redisURL = environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        queuePrefix = environment["QUEUE_PREFIX"] ?? "bull"
     }
 
     /// The SQLite database file in embedded mode.

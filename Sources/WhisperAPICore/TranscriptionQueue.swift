@@ -17,10 +17,11 @@ public protocol TranscriptionQueue: Sendable {
     /// Deletes completed jobs finished before `completedBefore` and failed or cancelled ones before `failedBefore`.
     @discardableResult
     func cleanupOldJobs(completedBefore: Date, failedBefore: Date) async throws -> Int
-    /// Events after `cursor` (nil: from the start), oldest first.
-    func events(after cursor: String?, limit: Int) async throws -> [QueueEvent]
-    /// Waits until an event may be available or the timeout passes.
-    func waitForEvents(timeout: Duration) async
+    /// Events after `cursor` (nil: from the oldest kept), oldest first. With `waitUpTo`, waits that long
+    /// for the first event when there is none yet.
+    func events(after cursor: String?, limit: Int, waitUpTo: Duration?) async throws -> [QueueEvent]
+    /// The name under which a consumer persists its position in this queue's event log.
+    var eventLogName: String { get }
     /// Stops background work and wakes waiters.
     func shutdown() async
 }
@@ -45,4 +46,11 @@ public protocol JobLeasing: Sendable {
     func releaseJob(_ job: LeasedJob) async throws
     /// A stream that yields the id of an in-process job the moment it is cancelled.
     func cancellations() -> AsyncStream<String>
+}
+
+extension TranscriptionQueue {
+    /// Events after `cursor` without waiting.
+    public func events(after cursor: String?, limit: Int) async throws -> [QueueEvent] {
+        try await events(after: cursor, limit: limit, waitUpTo: nil)
+    }
 }

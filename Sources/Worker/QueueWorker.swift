@@ -151,7 +151,9 @@ public struct QueueWorker: Service {
     /// Renews the lock while the job runs; stops the job when the lock is lost or the time is up.
     func guardLock(_ job: LeasedJob, work: Task<TranscriptionJobResult, any Error>, reason: Locked<StopReason?>, active: ActiveJobs) async {
         let started = ContinuousClock.now
-        let interval = lockDuration / 3
+        // Renew well inside the lock's life, and often enough that a cancel from another process
+        // (which deletes the lock) stops the engine within a couple of seconds.
+        let interval = min(lockDuration / 3, .seconds(2))
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { return }

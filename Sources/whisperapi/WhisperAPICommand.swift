@@ -10,7 +10,7 @@ struct WhisperAPICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "whisperapi",
         abstract: "Self-hostable speech-to-text service.",
-        subcommands: [Serve.self, Migrate.self, Users.self, Keys.self, QueueCommand.self],
+        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, Users.self, Keys.self, QueueCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -74,6 +74,20 @@ struct Serve: AsyncParsableCommand {
         }
         let app = buildApplication(backend: backend, workers: configuration.workerConcurrency, logger: logger)
         try await app.runService()
+    }
+}
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run a standalone worker on the Redis queue (needs REDIS_URL).")
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Jobs run at once, one engine process each (env QUEUE_CONCURRENCY, default 2).") var concurrency: Int?
+
+    func run() async throws {
+        let configuration = common.configuration()
+        let group = try buildWorkerProcess(configuration, concurrency: max(1, concurrency ?? configuration.workerConcurrency), logger: common.logger())
+        try await group.run()
     }
 }
 

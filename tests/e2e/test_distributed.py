@@ -1,0 +1,158 @@
+"""End to end on Redis: `whisperapi serve --workers 0` plus standalone `whisperapi worker` processes."""
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+import requests
+
+from tests.e2e.conftest import ENGLISH, LONG, SECOND
+from tests.support import Redis, WorkerProcess, overlap, pid_alive
+
+FAST = {"QUEUE_LOCK_DURATION": "3000", "QUEUE_STALLED_INTERVAL": "1000", "QUEUE_RETRY_DELAY": "500"}
+
+
+@pytest.fixture()
+def redis(tmp_path):
+    server = Redis(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def cluster(tmp_path, redis, server_factory):
+    """An API server with no workers on Redis, and a way to add worker processes."""
+    env = {"REDIS_URL": redis.url, **FAST}
+    api = server_factory(env=env, workers=0, data_dir=tmp_path / "shared").start()
+    workers: list[WorkerProcess] = []
+
+    def add_worker() -> WorkerProcess:
+        worker = WorkerProcess(tmp_path / "shared", env)
+        workers.append(worker)
+        return worker
+
+    yield api, add_worker
+    for worker in workers:
+        worker.stop(signal.SIGKILL)
+
+
+def submit(api, key, path, **fields) -> str:
+    response = api.submit(key, path, **fields)
+    assert response.status_code == 202, response.text
+    return response.json()["data"]["transcriptionId"]
+
+
+def test_two_worker_processes_share_the_queue_and_every_job_completes(cluster, audio):
+    api, add_worker = cluster
+    key = api.bootstrap_key
+    workers = [add_worker(), add_worker()]
+    clips = [(audio["wav"], ENGLISH), (audio["ogg"], SECOND), (audio["mp3"], ENGLISH), (audio["wav"], ENGLISH)]
+    ids = [(submit(api, key, path), reference) for path, reference in clips]
+    for transcription_id, reference in ids:
+        status = api.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=240)
+        assert status["status"] == "COMPLETED", status
+        text = api.get(key, f"/api/v1/transcriptions/{transcription_id}/result?format=text").text
+        assert overlap(reference, text) >= 0.8, text
+    assert all(worker.completed_jobs() >= 1 for worker in workers), [w.completed_jobs() for w in workers]
+    assert sum(worker.completed_jobs() for worker in workers) == len(clips)
+
+
+def test_cancelling_a_job_running_on_a_worker_process_stops_its_engine(cluster, audio):
+    api, add_worker = cluster
+    key = api.bootstrap_key
+    worker = add_worker()
+    long_id = submit(api, key, audio["long"], model="base")
+    api.wait_for(key, long_id, {"PROCESSING"}, timeout=60)
+    deadline = time.time() + 30
+    while not worker.engine_pids() and time.time() < deadline:
+        time.sleep(0.1)
+    engines = worker.engine_pids()
+    assert engines
+    response = requests.delete(f"{api.base}/api/v1/transcribe/{long_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert response.json()["data"]["cancelled"] is True
+    cancelled_at = time.time()
+    while any(pid_alive(pid) for pid in engines) and time.time() - cancelled_at < 10:
+        time.sleep(0.05)
+    assert not any(pid_alive(pid) for pid in engines), worker.log()[-2000:]
+    assert time.time() - cancelled_at < 4, "a cancel reaches another process's engine within a lock renewal"
+    assert api.status(key, long_id)["status"] == "CANCELLED"
+    short_id = submit(api, key, audio["wav"])
+    assert api.wait_for(key, short_id, {"COMPLETED", "FAILED"}, timeout=120)["status"] == "COMPLETED"
+    assert api.status(key, long_id)["status"] == "CANCELLED"
+
+
+def test_a_worker_killed_mid_job_is_recovered_by_the_stalled_sweep_exactly_once(cluster, audio, redis):
+    api, add_worker = cluster
+    key = api.bootstrap_key
+    doomed = add_worker()
+    transcription_id = submit(api, key, audio["long"])
+    api.wait_for(key, transcription_id, {"PROCESSING"}, timeout=60)
+    doomed.stop(signal.SIGKILL)
+    survivor = add_worker()
+    status = api.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=300)
+    assert status["status"] == "COMPLETED", status
+    assert survivor.completed_jobs() == 1
+    events = redis.client().xrange("bull:transcription:events")
+    completions = [fields for _, fields in events if fields.get("event") == "completed" and fields.get("jobId") == transcription_id]
+    assert len(completions) == 1
+    assert any(fields.get("event") == "stalled" and fields.get("jobId") == transcription_id for _, fields in events)
+    text = api.get(key, f"/api/v1/transcriptions/{transcription_id}/result?format=text").text
+    assert overlap(LONG, text) >= 0.8
+
+
+def test_sigterm_releases_a_running_job_to_another_worker(cluster, audio):
+    api, add_worker = cluster
+    key = api.bootstrap_key
+    first = add_worker()
+    transcription_id = submit(api, key, audio["long"])
+    api.wait_for(key, transcription_id, {"PROCESSING"}, timeout=60)
+    started = time.time()
+    assert first.stop(signal.SIGTERM) == 0
+    assert time.time() - started < 10, "shutdown does not wait for the whole job"
+    assert "job released" in first.log()
+    add_worker()
+    assert api.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=300)["status"] == "COMPLETED"
+
+
+def test_jobs_complete_across_a_redis_restart(cluster, audio, redis):
+    api, add_worker = cluster
+    key = api.bootstrap_key
+    add_worker()
+    ids = [submit(api, key, audio["wav"]) for _ in range(3)]
+    api.wait_for(key, ids[0], {"PROCESSING", "COMPLETED"}, timeout=60)
+    redis.restart()
+    ids += [submit_with_retry(api, key, audio["mp3"])]
+    for transcription_id in ids:
+        assert api.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=300)["status"] == "COMPLETED"
+
+
+def submit_with_retry(api, key, path) -> str:
+    """The API answers 503 QUEUE_UNAVAILABLE while Redis is away; a client retries."""
+    for _ in range(50):
+        response = api.submit(key, path)
+        if response.status_code == 202:
+            return response.json()["data"]["transcriptionId"]
+        assert response.status_code == 503 and response.json()["error"]["code"] == "QUEUE_UNAVAILABLE", response.text
+        time.sleep(0.2)
+    raise AssertionError("the queue did not come back")
+
+
+def test_the_api_catches_up_on_events_that_happened_while_it_was_down(tmp_path, redis, server_factory, audio):
+    env = {"REDIS_URL": redis.url, **FAST}
+    api = server_factory(env=env, workers=0, data_dir=tmp_path / "shared").start()
+    key = api.bootstrap_key
+    transcription_id = submit(api, key, audio["wav"])
+    api.stop()
+    worker = WorkerProcess(tmp_path / "shared", env)
+    try:
+        deadline = time.time() + 120
+        while worker.completed_jobs() < 1 and time.time() < deadline:
+            time.sleep(0.2)
+        assert worker.completed_jobs() == 1
+        again = server_factory(env=env, workers=0, data_dir=tmp_path / "shared")
+        again.port = api.port
+        again.start()
+        assert again.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=30)["status"] == "COMPLETED"
+    finally:
+        worker.stop(signal.SIGKILL)
