@@ -1,5 +1,5 @@
 # WhisperAPI: `make run` serves on :8080 in embedded mode; `make test` runs every test.
-.PHONY: run setup build test test-swift test-e2e test-deps clean
+.PHONY: run setup build test test-deps clean bench-queue
 
 PORT ?= 8080
 
@@ -21,3 +21,6 @@ test-deps:
 
 clean:
 	rm -rf .build data
+
+bench-queue:
+	./bench/queue/run.sh

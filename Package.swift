@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "whisperapi", targets: ["whisperapi"]),
+        .executable(name: "queue-bench", targets: ["QueueBench"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "BullMQ", targets: ["BullMQ"]),
     ],
@@ -122,6 +123,14 @@ let package = Package(
             dependencies: [
                 "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The queue benchmark (bench/queue): Swift side.
+        .executableTarget(
+            name: "QueueBench",
+            dependencies: [
+                "BullMQ", "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
