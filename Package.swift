@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "WhisperAPITests",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "Engine", "Server",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -51,12 +51,21 @@ public final class Queue: Sendable {
         }
     }
 
+    static let reservedIds: Set<String> = [
+        "wait", "paused", "active", "prioritized", "delayed", "completed", "failed", "waiting-children", "marker", "meta",
+        "events", "stalled", "stalled-check", "id", "pc", "limiter", "repeat", "de", "priority", "metrics",
+    ]
+
     var addKeys: [String] { [keys.wait, keys.meta, keys.id, keys.prioritized, keys.delayed, keys.events, keys.marker, keys.pc, keys.active] }
 
     func addArguments(_ name: String, _ data: String, _ options: JobOptions) throws -> [RESPArgument] {
         if let custom = options.jobId {
             guard !custom.isEmpty, Int64(custom) == nil else {
                 throw QueueError(description: "custom job id '\(custom)' must not be empty or look like an integer")
+            }
+            // The job key is `<prefix>:<queue>:<id>`: these ids would land on the queue's own keys.
+            guard !Self.reservedIds.contains(custom), !custom.contains(":") else {
+                throw QueueError(description: "custom job id '\(custom)' collides with the queue's own keys")
             }
         }
         guard (0...2_097_152).contains(options.priority) else {

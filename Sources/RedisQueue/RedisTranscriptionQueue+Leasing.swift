@@ -32,7 +32,7 @@ extension RedisTranscriptionQueue {
             return false
         }
         guard due else { return }
-        let recovered = try await queue.sweepStalledJobs(maxStalledCount: 1, interval: stalledInterval)
+        let recovered = try await queue.sweepStalledJobs(maxStalledCount: maxStalledCount, interval: stalledInterval)
         if !recovered.isEmpty { logger.info("recovered stalled jobs", metadata: ["jobIds": "\(recovered)"]) }
     }
 

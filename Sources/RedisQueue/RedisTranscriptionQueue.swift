@@ -20,6 +20,7 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
     let jobRetention: Duration
     let failedJobRetention: Duration
     let stalledInterval: Duration
+    let maxStalledCount: Int
     let logger: Logger
     let leased = Locked([String: ActiveJob]())
     let lastSweep = Locked<ContinuousClock.Instant?>(nil)
@@ -29,7 +30,7 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
     /// Connects lazily to `url`; keys live under `prefix` (BullMQ's default `bull`).
     public init(
         url: String, prefix: String = "bull", retryPolicy: RetryPolicy, jobRetention: Duration, failedJobRetention: Duration,
-        stalledInterval: Duration = .seconds(30), logger: Logger
+        stalledInterval: Duration = .seconds(30), maxStalledCount: Int = 1, logger: Logger
     ) throws {
         var configuration = try RedisConfiguration(url: url)
         configuration.clientName = "whisperapi"
@@ -39,6 +40,7 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
         self.jobRetention = jobRetention
         self.failedJobRetention = failedJobRetention
         self.stalledInterval = stalledInterval
+        self.maxStalledCount = maxStalledCount
         self.logger = logger
         blocking = BlockingConnections(client: client)
     }
@@ -152,7 +154,7 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
         default: kind = .other
         }
         return WhisperAPICore.QueueEvent(
-            cursor: event.id, jobId: jobId, kind: kind, progress: progress(event.fields["data"]),
+            cursor: event.id, jobId: jobId, kind: kind, progress: kind == .completed ? 100 : progress(event.fields["data"]),
             returnValue: event.fields["returnvalue"].flatMap { try? JSONDecoder().decode(TranscriptionJobResult.self, from: Data($0.utf8)) },
             failedReason: event.fields["failedReason"], attemptsMade: event.fields["attemptsMade"].flatMap { Int($0) })
     }

@@ -48,6 +48,8 @@ import Testing
     @Test func customIdsAreCheckedAndDuplicatesKeepTheFirstJob() async throws {
         try await withQueue { queue, _ in
             await #expect(throws: Queue.QueueError.self) { try await queue.add("x", data: "{}", options: JobOptions(jobId: "42")) }
+            await #expect(throws: Queue.QueueError.self) { try await queue.add("x", data: "{}", options: JobOptions(jobId: "active")) }
+            await #expect(throws: Queue.QueueError.self) { try await queue.add("x", data: "{}", options: JobOptions(jobId: "a:b")) }
             let first = try await queue.add("x", data: #"{"n":1}"#, options: JobOptions(jobId: "tr-1"))
             let again = try await queue.add("x", data: #"{"n":2}"#, options: JobOptions(jobId: "tr-1"))
             #expect(first == "tr-1" && again == "tr-1")
