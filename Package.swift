@@ -130,6 +130,8 @@ let package = Package(
             name: "QueueBench",
             dependencies: [
                 "BullMQ", "RedisClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

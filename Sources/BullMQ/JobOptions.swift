@@ -66,30 +66,35 @@ public struct JobOptions: Sendable, Equatable {
         }
     }
 
-    /// The `opts` JSON object.
+    /// The `opts` JSON object (built by hand: this runs on every add).
     var json: String {
-        var object: [String: Any] = ["attempts": attempts, "delay": delay]
-        if priority > 0 { object["priority"] = priority }
+        var fields = ["\"attempts\":\(attempts)", "\"delay\":\(delay)"]
+        if priority > 0 { fields.append("\"priority\":\(priority)") }
         if let backoff {
             switch backoff {
-            case .fixed(let ms): object["backoff"] = ["type": "fixed", "delay": ms]
-            case .exponential(let ms): object["backoff"] = ["type": "exponential", "delay": ms]
+            case .fixed(let ms): fields.append("\"backoff\":{\"delay\":\(ms),\"type\":\"fixed\"}")
+            case .exponential(let ms): fields.append("\"backoff\":{\"delay\":\(ms),\"type\":\"exponential\"}")
             }
         }
-        if let removeOnComplete { object["removeOnComplete"] = Self.encode(removeOnComplete) }
-        if let removeOnFail { object["removeOnFail"] = Self.encode(removeOnFail) }
-        if let jobId { object["jobId"] = jobId }
-        if lifo { object["lifo"] = true }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        if let removeOnComplete { fields.append("\"removeOnComplete\":\(Self.encode(removeOnComplete))") }
+        if let removeOnFail { fields.append("\"removeOnFail\":\(Self.encode(removeOnFail))") }
+        if let jobId { fields.append("\"jobId\":\(Self.quote(jobId))") }
+        if lifo { fields.append("\"lifo\":true") }
+        return "{" + fields.joined(separator: ",") + "}"
     }
 
-    static func encode(_ keep: KeepJobs) -> Any {
+    static func encode(_ keep: KeepJobs) -> String {
         switch keep {
-        case .remove: true
-        case .count(let count): count
-        case .age(let seconds, let count): count.map { ["age": seconds, "count": $0] } ?? ["age": seconds]
+        case .remove: "true"
+        case .count(let count): String(count)
+        case .age(let seconds, let count): count.map { "{\"age\":\(seconds),\"count\":\($0)}" } ?? "{\"age\":\(seconds)}"
         }
+    }
+
+    /// A JSON string literal.
+    static func quote(_ text: String) -> String {
+        let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Reads options written by any producer (Python, Node or this library).

@@ -1,10 +1,16 @@
 // Queue throughput benchmark for the Swift BullMQ library; bench/queue/run.sh runs it beside Python bullmq.
-// Usage: queue-bench SCENARIO REDIS_URL JOBS   (SCENARIO: queue-add, queue-add-bulk, worker-generic, worker-concurrent)
+// Usage: queue-bench SCENARIO REDIS_URL JOBS   (SCENARIO: queue-add, queue-add-bulk, worker-generic, worker-concurrent;
+// ping measures the client's round-trip floor)
 // Prints the throughput in jobs/s on the last line.
 import BullMQ
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import RedisClient
+
+// Run Swift concurrency on NIO's event loop threads, so awaiting a reply needs no thread hop.
+_ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4, let jobs = Int(arguments[3]) else {
@@ -58,6 +64,11 @@ case "queue-add-bulk":
     for start in stride(from: 0, to: jobs, by: 50) {
         _ = try await queue.addBulk((start..<min(jobs, start + 50)).map { _ in ("job", payload, JobOptions()) })
     }
+    elapsed = seconds(ContinuousClock.now - started)
+case "ping":
+    // The client's round-trip floor: one PING at a time.
+    let started = ContinuousClock.now
+    for _ in 0..<jobs { _ = try await client.send(["PING"]) }
     elapsed = seconds(ContinuousClock.now - started)
 case "worker-generic":
     elapsed = try await runWorker(concurrency: 1)

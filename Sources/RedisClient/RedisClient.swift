@@ -32,7 +32,10 @@ public final class RedisClient: Sendable {
             defer { value = (value + 1) % slots.count }
             return value
         }
-        return try await slots[index].connection()
+        let slot = slots[index]
+        // Fast path without an actor hop while the connection is healthy.
+        if let open = slot.open.withLockedValue({ $0 }), open.isActive { return open }
+        return try await slot.connection()
     }
 
     /// Sends one command on a pooled connection; error replies are thrown.
@@ -91,7 +94,11 @@ actor ConnectionSlot {
     let configuration: RedisConfiguration
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
-    private var current: RedisConnection?
+    private var current: RedisConnection? {
+        didSet { open.withLockedValue { $0 = current } }
+    }
+    /// The current connection, readable without entering the actor.
+    nonisolated let open = NIOLockedValueBox<RedisConnection?>(nil)
     private var failures = 0
     private var lastFailure: ContinuousClock.Instant?
     private var connecting: Task<RedisConnection, any Error>?

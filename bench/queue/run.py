@@ -63,10 +63,37 @@ def main() -> None:
             rates = ", ".join(f"{r[0]:.0f}" for r in runs)
             table.append(f"| {scenario} | {side} | {rates} | {median[side]:.0f} | {wall:.2f} | {cpu:.2f} | {redis:.2f} |")
             print(f"  {side}: runs {rates} jobs/s; process wall {wall:.2f} s, client CPU {cpu:.2f} s, Redis CPU {redis:.2f} s", flush=True)
-    write_results(lines, table)
+    floor = round_trip_floor(url, swift)
+    for line in floor:
+        print(line, flush=True)
+    write_results(lines, table, floor)
 
 
-def write_results(lines: list[str], table: list[str]) -> None:
+def round_trip_floor(url: str, swift: list[str]) -> list[str]:
+    """What a single add cannot go below on this machine: one loopback round trip plus the script's Redis time."""
+    port = url.rsplit(":", 1)[1]
+    cli = ["redis-cli", "-p", port]
+    pings = [float(subprocess.run(swift + ["ping", url, str(JOBS)], check=True, capture_output=True, text=True).stdout.split()[-1])
+             for _ in range(REPEAT)]
+    bench = subprocess.run(["redis-benchmark", "-p", port, "-n", str(JOBS), "-c", "1", "-q", "-t", "ping"],
+                           capture_output=True, text=True).stdout
+    c_rate = max((float(part.split()[0]) for part in bench.replace("\r", "\n").split("PING_MBULK:")[1:]
+                  if "requests per second" in part), default=0.0)
+    subprocess.run(cli + ["config", "resetstat"], check=True, capture_output=True)
+    subprocess.run(swift + ["queue-add", url, str(JOBS)], check=True, capture_output=True)
+    stats = subprocess.run(cli + ["info", "commandstats"], check=True, capture_output=True, text=True).stdout
+    evalsha = next((line for line in stats.splitlines() if line.startswith("cmdstat_evalsha:")), "")
+    per_call = next((field.split("=")[1] for field in evalsha.split(",") if field.startswith("usec_per_call")), "?")
+    return [
+        f"round-trip floor: Swift client PING {statistics.median(pings):.0f}/s, redis-benchmark (C, 1 connection) PING {c_rate:.0f}/s",
+        f"Redis time per add script (INFO commandstats): {per_call} us",
+    ]
+
+
+ANALYSIS = (ROOT / "bench" / "queue" / "ANALYSIS.md").read_text() if (ROOT / "bench" / "queue" / "ANALYSIS.md").exists() else ""
+
+
+def write_results(lines: list[str], table: list[str], floor: list[str]) -> None:
     redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
     text = f"""# Benchmark results
 
@@ -80,6 +107,7 @@ Recorded {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_co
 
 ```
 {chr(10).join(lines)}
+{chr(10).join(floor)}
 ```
 
 | scenario | side | runs (jobs/s) | median | process wall s | client CPU s | Redis CPU s |
@@ -88,6 +116,8 @@ Recorded {datetime.date.today().isoformat()} on {platform.machine()}, {os.cpu_co
 
 Process wall and CPU include start-up (Python import, Swift connection set-up) and, for the worker scenarios,
 the pre-fill with addBulk; the jobs/s figures time only the measured phase.
+
+{ANALYSIS}
 """
     (ROOT / "bench" / "RESULTS.md").write_text(text)
 

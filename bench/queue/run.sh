@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./scripts/install-test-deps.sh
 ./scripts/setup.sh >/dev/null
-swift build -c release --product queue-bench 2>&1 | grep -E "error|Compiling|Build complete" | tail -1
+swift build -c release --product queue-bench 2>&1 | { grep -E "error|Build complete" || true; } | tail -1
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
