@@ -11,7 +11,10 @@ import Testing
             let hash = try await client.hash(queue.keys.job(id))
             #expect(hash["name"] == "transcribe")
             #expect(hash["data"] == #"{"a":1}"#)
-            #expect(hash["opts"] == #"{"attempts":3,"backoff":{"delay":200,"type":"exponential"},"delay":0}"#)
+            let opts = try #require(try JSONSerialization.jsonObject(with: Data((hash["opts"] ?? "").utf8)) as? [String: Any])
+            #expect(opts["attempts"] as? Int == 3 && opts["delay"] as? Int == 0 && opts.count == 3)
+            let backoff = opts["backoff"] as? [String: Any]
+            #expect(backoff?["delay"] as? Int == 200 && backoff?["type"] as? String == "exponential")
             #expect(hash["delay"] == "0" && hash["priority"] == "0")
             #expect(Int64(hash["timestamp"] ?? "") != nil, "integer ms string")
             #expect(try await client.send(["LRANGE", .string(queue.keys.wait), "0", "-1"]).array?.compactMap(\.string) == ["1"])
