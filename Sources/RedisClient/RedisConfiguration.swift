@@ -12,10 +12,12 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var clientName: String?
     /// Speak RESP3 (`HELLO 3`) instead of RESP2.
     public var useRESP3: Bool
+    /// A PEM file of certificate authorities to trust for TLS instead of the system's (`?ca=/path` in the URL).
+    public var tlsCAFile: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil,
-        database: Int = 0, useTLS: Bool = false, clientName: String? = nil, useRESP3: Bool = false
+        database: Int = 0, useTLS: Bool = false, clientName: String? = nil, useRESP3: Bool = false, tlsCAFile: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -25,6 +27,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.useTLS = useTLS
         self.clientName = clientName
         self.useRESP3 = useRESP3
+        self.tlsCAFile = tlsCAFile
     }
 
     /// The URL is not a redis:// or rediss:// URL.
@@ -32,7 +35,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         public let description: String
     }
 
-    /// Parses a Redis URL.
+    /// Parses a Redis URL; `rediss://…?ca=/path/ca.pem` trusts that CA for TLS.
     public init(url text: String) throws {
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
               scheme == "redis" || scheme == "rediss", let host = url.host, !host.isEmpty
@@ -50,6 +53,7 @@ public struct RedisConfiguration: Sendable, Equatable {
             username: (user?.isEmpty ?? true) ? nil : user,
             password: password,
             database: database, useTLS: scheme == "rediss")
+        tlsCAFile = url.queryItems?.first { $0.name == "ca" || $0.name == "ssl_ca_certs" }?.value
         if self.password == nil, let user, !user.isEmpty, url.percentEncodedPassword == nil {
             // redis://secret@host is the classic "password only" form.
             self.password = user

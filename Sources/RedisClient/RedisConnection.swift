@@ -19,7 +19,7 @@ public final class RedisConnection: Sendable {
     public static func connect(
         _ configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RedisConnection {
-        let sslContext = configuration.useTLS ? try NIOSSLContext(configuration: .makeClientConfiguration()) : nil
+        let sslContext = configuration.useTLS ? try Self.makeTLSContext(configuration) : nil
         let bootstrap = ClientBootstrap(group: eventLoopGroup)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
@@ -27,7 +27,9 @@ public final class RedisConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext {
-                        let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: configuration.host)
+                        // SNI takes names only; for an IP address the certificate is checked against the address.
+                        let isAddress = (try? SocketAddress(ipAddress: configuration.host, port: 0)) != nil
+                        let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: isAddress ? nil : configuration.host)
                         try channel.pipeline.syncOperations.addHandler(tls)
                     }
                     try channel.pipeline.syncOperations.addHandlers([
@@ -45,6 +47,12 @@ public final class RedisConnection: Sendable {
             throw error
         }
         return connection
+    }
+
+    static func makeTLSContext(_ configuration: RedisConfiguration) throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = configuration.tlsCAFile { tls.trustRoots = .file(caFile) }
+        return try NIOSSLContext(configuration: tls)
     }
 
     func handshake(_ configuration: RedisConfiguration) async throws {
@@ -66,6 +74,9 @@ public final class RedisConnection: Sendable {
         }
         if let name = configuration.clientName {
             _ = try await send(["CLIENT", "SETNAME", .string(name)])
+        } else {
+            // One round trip either way, so a refused TLS handshake or a wrong server fails here, not later.
+            _ = try await send(["PING"])
         }
     }
 

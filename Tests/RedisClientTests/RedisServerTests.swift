@@ -85,3 +85,62 @@ struct RedisServerTests {
         await client.close()
     }
 }
+
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/redis-server") && FileManager.default.fileExists(atPath: "/usr/bin/openssl"), "needs redis-server and openssl"))
+struct RedisTLSTests {
+    /// Makes a CA and a server certificate for 127.0.0.1, and starts redis-server with TLS only.
+    func startTLSRedis(in directory: String, port: Int) throws -> Process {
+        let script = """
+            set -e
+            cd '\(directory)'
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=whisperapi-test-ca 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext
+            openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile san.ext 2>/dev/null
+            """
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: "/bin/sh")
+        make.arguments = ["-c", script]
+        try make.run()
+        while make.isRunning { usleep(20_000) }
+        #expect(make.terminationStatus == 0)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        server.arguments = ["--port", "0", "--tls-port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory,
+                            "--tls-cert-file", "\(directory)/server.crt", "--tls-key-file", "\(directory)/server.key",
+                            "--tls-ca-cert-file", "\(directory)/ca.crt", "--tls-auth-clients", "no"]
+        server.standardOutput = FileHandle.nullDevice
+        try server.run()
+        return server
+    }
+
+    @Test func rediss_URLsConnectOverTLSAndCheckTheCertificate() async throws {
+        let directory = NSTemporaryDirectory() + "redis-tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = Int.random(in: 20000...60000)
+        let server = try startTLSRedis(in: directory, port: port)
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        var connection: RedisConnection?
+        for _ in 0..<50 where connection == nil {
+            connection = try? await RedisConnection.connect(try RedisConfiguration(url: "rediss://127.0.0.1:\(port)?ca=\(directory)/ca.crt"))
+            if connection == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let tls = try #require(connection)
+        #expect(try await tls.send(["PING"]).string == "PONG")
+        await tls.close()
+        // Without the test CA the server's certificate is not trusted.
+        await #expect(throws: (any Error).self) {
+            _ = try await RedisConnection.connect(try RedisConfiguration(url: "rediss://127.0.0.1:\(port)"))
+        }
+        // A plain connection to the TLS port does not get a reply.
+        let plain = try? await RedisConnection.connect(RedisConfiguration(host: "127.0.0.1", port: port))
+        if let plain {
+            let reply = try? await plain.send(["PING"])
+            #expect(reply?.string != "PONG")
+            await plain.close()
+        }
+    }
+}
