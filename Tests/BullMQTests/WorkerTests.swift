@@ -90,7 +90,7 @@ import Testing
                 try await expectEventually { try await queue.getJobState(id) == .completed }
             }
             let delay = try #require(ranAt.withLockedValue { $0 }).timeIntervalSince(added)
-            #expect(delay >= 0.59 && delay < 1.5, "ran after \(delay) s")
+            #expect(delay >= 0.59 && delay < 3, "ran after \(delay) s")
         }
     }
 

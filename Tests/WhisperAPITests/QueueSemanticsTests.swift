@@ -32,21 +32,22 @@ import WhisperAPICore
 
     @Test(arguments: QueueDriver.available)
     func failedAttemptsRetryWithExponentialBackoffThenFail(driver: QueueDriver) async throws {
-        try await withQueue(driver) { queue in
+        // Delays of 400 ms then 800 ms: wide enough that a loaded machine does not blur them.
+        try await withQueue(driver, retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(400))) { queue in
             _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
             let first = try #require(try await queue.claimNextJob(lockDuration: lock))
             #expect(first.attempt == 1)
             try await queue.failJob(first, reason: "boom", retryable: true)
             #expect(try await queue.getJobStatus("j")?.state == .delayed)
             #expect(try await queue.claimNextJob(lockDuration: lock) == nil, "backoff must delay the retry")
-            try await Task.sleep(for: .milliseconds(150))
-            let second = try #require(try await queue.claimNextJob(lockDuration: lock))
+            try await Task.sleep(for: .milliseconds(450))
+            let second = try #require(try await claimEventually(queue, lockDuration: lock))
             #expect(second.attempt == 2)
             try await queue.failJob(second, reason: "boom", retryable: true)
-            try await Task.sleep(for: .milliseconds(120))
+            try await Task.sleep(for: .milliseconds(450))
             #expect(try await queue.claimNextJob(lockDuration: lock) == nil, "the second delay is twice the first")
-            try await Task.sleep(for: .milliseconds(120))
-            let third = try #require(try await queue.claimNextJob(lockDuration: lock))
+            try await Task.sleep(for: .milliseconds(400))
+            let third = try #require(try await claimEventually(queue, lockDuration: lock))
             try await queue.failJob(third, reason: "final boom", retryable: true)
             let status = try #require(try await queue.getJobStatus("j"))
             #expect(status.state == .failed)
@@ -93,10 +94,10 @@ import WhisperAPICore
     func renewingTheLockKeepsTheJob(driver: QueueDriver) async throws {
         try await withQueue(driver) { queue in
             _ = try await queue.addTranscriptionJob(jobData("j"), priority: 1, jobId: "j")
-            let job = try #require(try await queue.claimNextJob(lockDuration: .milliseconds(200)))
+            let job = try #require(try await queue.claimNextJob(lockDuration: .milliseconds(1000)))
             for _ in 0..<4 {
-                try await Task.sleep(for: .milliseconds(100))
-                #expect(try await queue.renewLock(job, lockDuration: .milliseconds(200)))
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try await queue.renewLock(job, lockDuration: .milliseconds(1000)))
             }
             #expect(try await queue.claimNextJob(lockDuration: lock) == nil)
         }
