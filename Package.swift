@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Worker",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "Worker",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

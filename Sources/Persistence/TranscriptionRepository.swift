@@ -17,6 +17,11 @@ public struct TranscriptionRepository: Sendable {
         try await TranscriptionModel(row).create(on: database)
     }
 
+    /// Deletes a row.
+    public func delete(id: UUID) async throws {
+        try await TranscriptionModel.query(on: database).filter(\.$id == id).delete()
+    }
+
     /// The row with this id, only when `owner` owns it (nil owner: any row).
     public func find(id: UUID, owner: UUID?) async throws -> Transcription? {
         var query = TranscriptionModel.query(on: database).filter(\.$id == id)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import RedisClient
 
 /// An error the API reports as `{success:false, error:{code, message}}` with a status code.
 public struct APIError: HTTPResponseError, Sendable {
@@ -80,6 +81,9 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch is RedisConnectionError {
+            context.logger.warning("the queue's Redis server is unreachable")
+            throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
         } catch let error as HTTPError {
             let code = switch error.status.code {
             case 404: "NOT_FOUND"

@@ -46,11 +46,10 @@ struct TranscriptionRoutes {
         do {
             _ = try await backend.queue.addTranscriptionJob(data, priority: identity.user.plan.queuePriority, jobId: transcription.jobId ?? "")
         } catch {
+            // Nothing half-done stays behind: the client is told to retry.
             context.logger.error("could not enqueue", metadata: ["error": "\(error)"])
-            _ = try? await backend.transcriptions.update(id: id) {
-                $0.status = .failed
-                $0.errorMessage = "QUEUE_UNAVAILABLE: the job could not be queued"
-            }
+            try? await backend.transcriptions.delete(id: id)
+            try? await backend.storage.delete(key: audioKey)
             throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
         }
         return JSONBody.success(

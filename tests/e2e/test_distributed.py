@@ -125,6 +125,8 @@ def test_jobs_complete_across_a_redis_restart(cluster, audio, redis):
     ids += [submit_with_retry(api, key, audio["mp3"])]
     for transcription_id in ids:
         assert api.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=300)["status"] == "COMPLETED"
+    listed = api.get(key, "/api/v1/transcriptions?limit=100").json()["data"]["items"]
+    assert sorted(item["id"] for item in listed) == sorted(ids), "a refused upload leaves no row behind"
 
 
 def submit_with_retry(api, key, path) -> str:
