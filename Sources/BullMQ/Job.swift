@@ -46,10 +46,11 @@ public struct Job: Sendable, Equatable {
         processedOn = int("processedOn")
         finishedOn = int("finishedOn")
         deferredFailure = hash["defa"]
+        options = JobOptions(json: opts)
     }
 
-    /// The options, decoded.
-    public var options: JobOptions { JobOptions(json: opts) }
+    /// The options, decoded once from `opts`.
+    public let options: JobOptions
 
     /// The data decoded as `T`.
     public func decodeData<T: Decodable>(_ type: T.Type) throws -> T {

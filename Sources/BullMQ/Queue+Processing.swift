@@ -102,7 +102,7 @@ extension Queue {
             RedisClient.evalsha(Scripts.extendLock, keys: [keys.lock(id), keys.stalled], arguments: [.string(token), .string(ms), .string(id)])
         }
         var replies = try await client.pipeline(commands)
-        if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
+        if Self.hasNoScript(replies) {
             try await client.preload([Scripts.extendLock])
             replies = try await client.pipeline(commands)
         }

@@ -36,7 +36,8 @@ public final class Queue: Sendable {
         let commands = try jobs.map { try RedisClient.evalsha(Scripts.addJob, keys: addKeys, arguments: addArguments($0.name, $0.data, $0.options)) }
         let connection = try await client.connection()
         var replies = try await connection.pipeline([["MULTI"]] + commands + [["EXEC"]])
-        if case .error(let message)? = replies.last, message.contains("NOSCRIPT") {
+        if Self.hasNoScript(replies.last?.array ?? []) {
+            // The server did not know the script: every EVALSHA in the transaction failed alike, so load and run again.
             _ = try await connection.send(["SCRIPT", "LOAD", .string(Scripts.addJob.source)])
             replies = try await connection.pipeline([["MULTI"]] + commands + [["EXEC"]])
         }
@@ -55,6 +56,10 @@ public final class Queue: Sendable {
         "wait", "paused", "active", "prioritized", "delayed", "completed", "failed", "waiting-children", "marker", "meta",
         "events", "stalled", "stalled-check", "id", "pc", "limiter", "repeat", "de", "priority", "metrics",
     ]
+
+    static func hasNoScript(_ replies: [RESPValue]) -> Bool {
+        replies.contains { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }
+    }
 
     var addKeys: [String] { [keys.wait, keys.meta, keys.id, keys.prioritized, keys.delayed, keys.events, keys.marker, keys.pc, keys.active] }
 
