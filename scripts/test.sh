@@ -12,8 +12,8 @@ echo "==> test redis at $TEST_REDIS_URL"
 echo "==> swift tests"
 swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
 swift test --skip-build 2>&1 | tee "$logs/swift.log" | grep -E "✘|recorded an issue|Test run|Suite .* (passed|failed)"
-swift_passed=$(grep -cE "^✔ Test [^r]" "$logs/swift.log" || true)
-swift_failed=$(grep -cE "^✘ Test [^r]" "$logs/swift.log" || true)
+swift_passed=$(grep -E "^✔ Test .* passed after" "$logs/swift.log" | grep -vc "^✔ Test run with" || true)
+swift_failed=$(grep -E "^✘ Test .* failed after" "$logs/swift.log" | grep -vc "^✘ Test run with" || true)
 if ! grep -qE "^✔ Test run with" "$logs/swift.log"; then
   swift_failed=$((swift_failed > 0 ? swift_failed : 1))
 fi
