@@ -77,8 +77,6 @@ public final class Worker: Sendable {
         self.logger = logger
     }
 
-    var keys: QueueKeys { queue.keys }
-
     // MARK: - Running
 
     /// Runs until `close()`; returns once every slot has stopped.
@@ -133,7 +131,6 @@ public final class Worker: Sendable {
         }
     }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: - Slots
 
@@ -228,7 +225,7 @@ public final class Worker: Sendable {
             }
             do {
                 let connection = try await blockingConnection()
-                let now = Self.now()
+                let now = Queue.now()
                 let until = state.withLockedValue { $0.blockUntil }
                 var timeout = options.drainDelay
                 if until > now { timeout = min(timeout, .milliseconds(until - now)) }
