@@ -45,7 +45,7 @@ public final class QueueEvents: Sendable {
                         failures += 1
                         await connection?.close()
                         connection = nil
-                        try? await Task.sleep(for: .milliseconds(min(2000, 50 * (1 << min(failures, 6)))))
+                        try? await Task.sleep(for: RedisClient.reconnectDelay(afterFailures: failures))
                     }
                 }
                 await connection?.close()

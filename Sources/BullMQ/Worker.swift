@@ -241,7 +241,7 @@ public final class Worker: Sendable {
                 if isClosing { return }
                 failures += 1
                 state.withLockedValue { $0.blocker = nil }
-                try? await Task.sleep(for: .milliseconds(min(2000, 50 * (1 << min(failures, 6)))))
+                try? await Task.sleep(for: RedisClient.reconnectDelay(afterFailures: failures))
                 wakeIdleSlots()
             }
         }

@@ -29,14 +29,20 @@ public struct TranscriptionRepository: Sendable {
         return try await query.first()?.toDTO()
     }
 
-    public func find(jobId: String) async throws -> Transcription? {
-        try await TranscriptionModel.query(on: database).filter(\.$jobId == jobId).first()?.toDTO()
-    }
-
     /// Applies `change` to the row and saves it; returns the new value, or nil when missing.
     @discardableResult
     public func update(id: UUID, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {
-        guard let model = try await TranscriptionModel.find(id, on: database) else { return nil }
+        try await save(TranscriptionModel.find(id, on: database), change)
+    }
+
+    /// Applies `change` to the row of a queue job; returns the new value, or nil when no row has that job.
+    @discardableResult
+    public func update(jobId: String, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {
+        try await save(TranscriptionModel.query(on: database).filter(\.$jobId == jobId).first(), change)
+    }
+
+    func save(_ found: TranscriptionModel?, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {
+        guard let model = found else { return nil }
         var value = model.toDTO()
         change(&value)
         value.updatedAt = Date()

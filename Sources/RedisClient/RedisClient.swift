@@ -83,6 +83,12 @@ public final class RedisClient: Sendable {
         try await RedisConnection.connect(configuration, eventLoopGroup: eventLoopGroup)
     }
 
+    /// How long to wait before reconnecting after `failures` failed attempts: 50 ms doubling to 2 s.
+    public static func reconnectDelay(afterFailures failures: Int) -> Duration {
+        guard failures > 0 else { return .zero }
+        return .milliseconds(min(2000, 50 * (1 << min(failures - 1, 6))))
+    }
+
     /// Closes every pooled connection.
     public func close() async {
         for slot in slots { await slot.close() }
@@ -109,16 +115,10 @@ actor ConnectionSlot {
         self.logger = logger
     }
 
-    /// Backoff before the next attempt after `failures` failed ones: 50 ms doubling to 2 s.
-    static func backoff(afterFailures failures: Int) -> Duration {
-        guard failures > 0 else { return .zero }
-        return .milliseconds(min(2000, 50 * (1 << min(failures - 1, 6))))
-    }
-
     func connection() async throws -> RedisConnection {
         if let current, current.isActive { return current }
         if let connecting { return try await connecting.value }
-        let wait = Self.backoff(afterFailures: failures)
+        let wait = RedisClient.reconnectDelay(afterFailures: failures)
         let since = lastFailure.map { ContinuousClock.now - $0 } ?? wait
         let configuration = configuration
         let group = eventLoopGroup

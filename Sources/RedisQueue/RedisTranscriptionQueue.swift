@@ -45,11 +45,6 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
         blocking = BlockingConnections(client: client)
     }
 
-    static func seconds(_ duration: Duration) -> Int { Int(duration.components.seconds) }
-    static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-    }
 
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
@@ -62,9 +57,9 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
     public func addTranscriptionJob(_ data: TranscriptionJobData, priority: Int, jobId: String) async throws -> String {
         let options = JobOptions(
             priority: priority, attempts: retryPolicy.maxAttempts,
-            backoff: .exponential(milliseconds: Self.milliseconds(retryPolicy.baseDelay)),
-            removeOnComplete: .age(seconds: Self.seconds(jobRetention), count: nil),
-            removeOnFail: .age(seconds: Self.seconds(failedJobRetention), count: nil),
+            backoff: .exponential(milliseconds: Int(retryPolicy.baseDelay.wholeMilliseconds)),
+            removeOnComplete: .age(seconds: Int(jobRetention.inSeconds), count: nil),
+            removeOnFail: .age(seconds: Int(failedJobRetention.inSeconds), count: nil),
             jobId: jobId)
         return try await queue.add(Self.jobName, data: try Self.json(data), options: options)
     }

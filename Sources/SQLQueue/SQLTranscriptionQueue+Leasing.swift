@@ -5,7 +5,7 @@ import WhisperAPICore
 
 extension SQLTranscriptionQueue {
     public func claimNextJob(lockDuration: Duration) async throws -> LeasedJob? {
-        let lockMs = Self.milliseconds(lockDuration)
+        let lockMs = lockDuration.wholeMilliseconds
         let maxStalled = maxStalledCount
         let (job, changed) = try await transaction { sql -> (LeasedJob?, Bool) in
             let now = Self.now()
@@ -65,7 +65,7 @@ extension SQLTranscriptionQueue {
     }
 
     public func renewLock(_ job: LeasedJob, lockDuration: Duration) async throws -> Bool {
-        let expires = Self.now() + Self.milliseconds(lockDuration)
+        let expires = Self.now() + lockDuration.wholeMilliseconds
         return try await transaction { sql in
             try await !sql.raw("""
                 UPDATE queue_jobs SET lock_expires_at = \(bind: expires)
@@ -119,7 +119,7 @@ extension SQLTranscriptionQueue {
             let attempts = try row.decode(column: "attempts_made", as: Int.self) + 1
             let maxAttempts = try row.decode(column: "max_attempts", as: Int.self)
             if retryable && attempts < maxAttempts {
-                let due = now + Self.milliseconds(delays.delay(afterAttempts: attempts))
+                let due = now + delays.delay(afterAttempts: attempts).wholeMilliseconds
                 try await sql.raw("""
                     UPDATE queue_jobs SET state = 'delayed', attempts_made = \(bind: attempts), available_at = \(bind: due),
                         failed_reason = \(bind: reason), lock_token = NULL, lock_expires_at = NULL, progress = 0

@@ -32,10 +32,6 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
     static let decoder = JSONDecoder()
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
     static func json<T: Encodable>(_ value: T) throws -> String {
         String(decoding: try encoder.encode(value), as: UTF8.self)
     }
@@ -63,7 +59,7 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
     public func addTranscriptionJob(_ data: TranscriptionJobData, priority: Int, jobId: String) async throws -> String {
         let payload = try Self.json(data)
         let attempts = retryPolicy.maxAttempts
-        let backoff = Self.milliseconds(retryPolicy.baseDelay)
+        let backoff = retryPolicy.baseDelay.wholeMilliseconds
         try await transaction { sql in
             let existing = try await sql.raw("SELECT job_id FROM queue_jobs WHERE job_id = \(bind: jobId)").first()
             guard existing == nil else { return }

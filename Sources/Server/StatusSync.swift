@@ -78,8 +78,8 @@ public struct StatusSync: Service {
     }
 
     func apply(_ event: QueueEvent) async throws {
-        guard event.kind != .other, let row = try await transcriptions.find(jobId: event.jobId) else { return }
-        try await transcriptions.update(id: row.id) { t in
+        guard event.kind != .other else { return }
+        try await transcriptions.update(jobId: event.jobId) { t in
             switch event.kind {
             case .active:
                 guard !t.status.isTerminal else { return }
@@ -148,17 +148,12 @@ public struct RetentionCleanup: Service {
         let now = Date()
         do {
             let removed = try await queue.cleanupOldJobs(
-                completedBefore: now.addingTimeInterval(-seconds(configuration.jobRetention)),
-                failedBefore: now.addingTimeInterval(-seconds(configuration.failedJobRetention)))
+                completedBefore: now.addingTimeInterval(-configuration.jobRetention.inSeconds),
+                failedBefore: now.addingTimeInterval(-configuration.failedJobRetention.inSeconds))
             if removed > 0 { logger.info("removed old jobs", metadata: ["count": "\(removed)"]) }
         } catch {
             logger.warning("job cleanup failed", metadata: ["error": "\(error)"])
         }
-    }
-
-    func seconds(_ duration: Duration) -> TimeInterval {
-        let (whole, fraction) = duration.components
-        return TimeInterval(whole) + TimeInterval(fraction) / 1e18
     }
 }
 
