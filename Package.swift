@@ -135,14 +135,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "TestProcesses", path: "Tests/TestProcesses"),
         .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["RedisClient", "TestProcesses", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "BullMQTests",
             dependencies: [
-                "BullMQ", "RedisClient",
+                "BullMQ", "RedisClient", "TestProcesses",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -11,15 +11,23 @@ echo "==> test redis at $TEST_REDIS_URL"
 
 echo "==> swift tests"
 swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true
-swift test --skip-build 2>&1 | tee "$logs/swift.log" | grep -E "✘|recorded an issue|Test run|Suite .* (passed|failed)"
+# A hung test must not eat CI's 90 minutes: the whole Swift run has a deadline, its lines are shown
+# as they come (grep --line-buffered), and on a timeout the tests that never finished are named.
+timeout -k 10 "${SWIFT_TEST_TIMEOUT:-900}" swift test --skip-build 2>&1 | tee "$logs/swift.log" \
+  | grep --line-buffered -E "✘|recorded an issue|Test run|Suite .* (passed|failed)"
+swift_status=${PIPESTATUS[0]}
 swift_passed=$(grep -E "^✔ Test .* passed after" "$logs/swift.log" | grep -vc "^✔ Test run with" || true)
 swift_failed=$(grep -E "^✘ Test .* failed after" "$logs/swift.log" | grep -vc "^✘ Test run with" || true)
 if ! grep -qE "^✔ Test run with" "$logs/swift.log"; then
   swift_failed=$((swift_failed > 0 ? swift_failed : 1))
+  echo "swift test exited with status $swift_status; tests that started and never finished:"
+  comm -23 <(grep -oE "^◇ Test [^ ]+ started" "$logs/swift.log" | awk '{print $3}' | sort -u) \
+           <(grep -oE "^[✔✘] Test [^ ]+ (passed|failed)" "$logs/swift.log" | awk '{print $3}' | sort -u) | sed 's/^/  /'
+  tail -n 20 "$logs/swift.log"
 fi
 
 echo "==> end-to-end tests (real server, real Whisper)"
-.venv/bin/python -m pytest tests -q -p no:cacheprovider 2>&1 | tee "$logs/pytest.log"
+timeout -k 10 "${E2E_TEST_TIMEOUT:-1800}" .venv/bin/python -m pytest tests -q -p no:cacheprovider 2>&1 | tee "$logs/pytest.log"
 py_line=$(tail -n 1 "$logs/pytest.log")
 py_passed=$(grep -oE "[0-9]+ passed" <<<"$py_line" | grep -oE "[0-9]+" || echo 0)
 py_failed=$(( $(grep -oE "[0-9]+ failed" <<<"$py_line" | grep -oE "[0-9]+" || echo 0) + $(grep -oE "[0-9]+ error" <<<"$py_line" | grep -oE "[0-9]+" || echo 0) ))

@@ -2,6 +2,7 @@ import BullMQ
 import Foundation
 import Logging
 import RedisClient
+import TestProcesses
 import Testing
 
 /// The Redis server the test scripts started (`TEST_REDIS_URL`).
@@ -38,17 +39,14 @@ func pythonPeer(_ command: String, queue: Queue, _ arguments: [String] = []) asy
 /// The peer's last output line (its JSON result).
 func pythonPeerOutput(_ command: String, queue: Queue, _ arguments: [String] = []) async throws -> Data {
     let url = try #require(testRedisURL)
-    let process = Process()
-    process.executableURL = repositoryRoot.appendingPathComponent(".venv/bin/python")
-    process.arguments = [repositoryRoot.appendingPathComponent("tests/interop/bullmq_peer.py").path, command,
-                         "--redis", url, "--queue", queue.keys.name] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = try await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "python peer \(command) failed")
-    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+    let peer = try ChildProcess.start(
+        repositoryRoot.appendingPathComponent(".venv/bin/python").path,
+        [repositoryRoot.appendingPathComponent("tests/interop/bullmq_peer.py").path, command,
+         "--redis", url, "--queue", queue.keys.name] + arguments,
+        captureOutput: true)
+    let status = try await peer.wait(timeout: .seconds(120))
+    #expect(status == 0, "python peer \(command) failed")
+    let lines = String(decoding: peer.output(), as: UTF8.self).split(separator: "\n")
     return Data((lines.last ?? "null").utf8)
 }
 

@@ -1,11 +1,12 @@
 import Foundation
 import NIOCore
 import RedisClient
+import TestProcesses
 import Testing
 
 /// A redis-server of the test's own, with a password, started on a free port.
 struct PasswordedRedis {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let directory: String
 
@@ -13,19 +14,14 @@ struct PasswordedRedis {
         let directory = NSTemporaryDirectory() + "redis-auth-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = Int.random(in: 20000...60000)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", directory, "--requirepass", password, "--user", "app", "on", ">app-secret", "~*", "&*", "+@all"]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.start("/usr/bin/redis-server", [
+            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", directory, "--requirepass", password, "--user", "app", "on", ">app-secret", "~*", "&*", "+@all"])
         return PasswordedRedis(process: process, port: port, directory: directory)
     }
 
     func stop() {
-        // SIGKILL and a bounded wait: Foundation's waitUntilExit can spin on Linux.
-        kill(process.processIdentifier, SIGKILL)
-        for _ in 0..<100 where process.isRunning { usleep(20_000) }
+        process.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
@@ -89,7 +85,7 @@ struct RedisServerTests {
 @Suite(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/redis-server") && FileManager.default.fileExists(atPath: "/usr/bin/openssl"), "needs redis-server and openssl"))
 struct RedisTLSTests {
     /// Makes a CA and a server certificate for 127.0.0.1, and starts redis-server with TLS only.
-    func startTLSRedis(in directory: String, port: Int) throws -> Process {
+    func startTLSRedis(in directory: String, port: Int) async throws -> ChildProcess {
         let script = """
             set -e
             cd '\(directory)'
@@ -98,29 +94,20 @@ struct RedisTLSTests {
             printf 'subjectAltName=IP:127.0.0.1,DNS:localhost' > san.ext
             openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile san.ext 2>/dev/null
             """
-        let make = Process()
-        make.executableURL = URL(fileURLWithPath: "/bin/sh")
-        make.arguments = ["-c", script]
-        try make.run()
-        while make.isRunning { usleep(20_000) }
-        #expect(make.terminationStatus == 0)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        server.arguments = ["--port", "0", "--tls-port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory,
-                            "--tls-cert-file", "\(directory)/server.crt", "--tls-key-file", "\(directory)/server.key",
-                            "--tls-ca-cert-file", "\(directory)/ca.crt", "--tls-auth-clients", "no"]
-        server.standardOutput = FileHandle.nullDevice
-        try server.run()
-        return server
+        #expect(try await ChildProcess.start("/bin/sh", ["-c", script]).wait(timeout: .seconds(120)) == 0)
+        return try ChildProcess.start("/usr/bin/redis-server", [
+            "--port", "0", "--tls-port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory,
+            "--tls-cert-file", "\(directory)/server.crt", "--tls-key-file", "\(directory)/server.key",
+            "--tls-ca-cert-file", "\(directory)/ca.crt", "--tls-auth-clients", "no"])
     }
 
     @Test func rediss_URLsConnectOverTLSAndCheckTheCertificate() async throws {
         let directory = NSTemporaryDirectory() + "redis-tls-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = Int.random(in: 20000...60000)
-        let server = try startTLSRedis(in: directory, port: port)
+        let server = try await startTLSRedis(in: directory, port: port)
         defer {
-            kill(server.processIdentifier, SIGKILL)
+            server.stop()
             try? FileManager.default.removeItem(atPath: directory)
         }
         var connection: RedisConnection?
