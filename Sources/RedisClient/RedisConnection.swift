@@ -94,7 +94,14 @@ public final class RedisConnection: Sendable {
         var buffer = channel.allocator.buffer(capacity: 64 * commands.count)
         for command in commands { RESPEncoder.encode(command, into: &buffer) }
         let promises = (0..<commands.count).map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
-        channel.writeAndFlush(RedisCommandHandler.Request(bytes: buffer, promises: promises), promise: nil)
+        // A write to a channel that has just closed never reaches the command handler (it has left the
+        // pipeline), so a failed write must fail the replies itself, or they would be awaited forever.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            let failure = RedisConnectionError(description: "could not send the command: \(error)")
+            promises.forEach { $0.fail(failure) }
+        }
+        channel.writeAndFlush(RedisCommandHandler.Request(bytes: buffer, promises: promises), promise: written)
         var replies: [RESPValue] = []
         replies.reserveCapacity(promises.count)
         for promise in promises { replies.append(try await promise.futureResult.get()) }

@@ -61,6 +61,16 @@ struct RedisServerTests {
         await resp3.close()
     }
 
+    @Test func aCommandOnAClosedConnectionFailsInsteadOfWaitingForever() async throws {
+        let server = try PasswordedRedis.start(password: "pw")
+        defer { server.stop() }
+        let connection = try await connect("redis://:pw@127.0.0.1:\(server.port)")
+        await connection.close()
+        // The command handler has left the closed channel's pipeline: the failed write must fail the reply.
+        await #expect(throws: RedisConnectionError.self) { try await connection.send(["PING"]) }
+        await #expect(throws: RedisConnectionError.self) { _ = try await connection.pipeline([["PING"], ["PING"]]) }
+    }
+
     @Test func scriptsReloadAfterTheCacheIsFlushedAndThePoolReconnects() async throws {
         let server = try PasswordedRedis.start(password: "pw")
         defer { server.stop() }
