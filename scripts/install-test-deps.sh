@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need (Debian): espeak-ng for test speech, redis-server.
+# Installs the system packages the tests need (Debian): espeak-ng for test speech, redis-server, postgresql.
 set -euo pipefail
-packages=(espeak-ng redis-server)
+packages=(espeak-ng redis-server postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

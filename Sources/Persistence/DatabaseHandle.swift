@@ -1,14 +1,23 @@
 import FluentKit
+import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 import SQLKit
+import WhisperAPICore
 
 /// Owns the database connections for the life of the process.
 public final class DatabaseHandle: Sendable {
+    /// Which SQL server holds the data.
+    public enum Kind: String, Sendable {
+        case sqlite, postgres
+    }
+
     public let databases: Databases
+    /// The driver in use.
+    public let kind: Kind
     private let eventLoopGroup: MultiThreadedEventLoopGroup
     private let logger: Logger
 
@@ -22,7 +31,7 @@ public final class DatabaseHandle: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let databases = Databases(threadPool: NIOThreadPool.singleton, on: group)
         databases.use(.sqlite(.file(path), sqlLogLevel: nil), as: .sqlite)
-        let handle = DatabaseHandle(databases: databases, eventLoopGroup: group, logger: logger)
+        let handle = DatabaseHandle(kind: .sqlite, databases: databases, eventLoopGroup: group, logger: logger)
         let sql = handle.sql
         // WAL lets readers in other processes (the CLI) work while the server writes;
         // busy_timeout makes a second process wait for the lock instead of failing.
@@ -32,7 +41,38 @@ public final class DatabaseHandle: Sendable {
         return handle
     }
 
-    private init(databases: Databases, eventLoopGroup: MultiThreadedEventLoopGroup, logger: Logger) {
+    /// Connects to PostgreSQL (`postgres://user:password@host:port/database`, `?sslmode=require` for TLS)
+    /// and checks the connection, so a wrong URL fails at start with an error that does not show the password.
+    public static func openPostgres(url: String, logger: Logger) async throws -> DatabaseHandle {
+        let display = redactedURL(url)
+        let configuration: DatabaseConfigurationFactory
+        do {
+            configuration = try .postgres(url: url, maxConnectionsPerEventLoop: 4, sqlLogLevel: .debug)
+        } catch {
+            throw DatabaseOpenError(description: "DATABASE_URL is not a PostgreSQL URL: \(display)")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let databases = Databases(threadPool: NIOThreadPool.singleton, on: group)
+        databases.use(configuration, as: .psql)
+        let handle = DatabaseHandle(kind: .postgres, databases: databases, eventLoopGroup: group, logger: logger)
+        do {
+            try await handle.sql.raw("SELECT 1").run()
+        } catch {
+            await handle.shutdown()
+            throw DatabaseOpenError(description: "cannot use PostgreSQL at \(display): \(String(reflecting: error))")
+        }
+        return handle
+    }
+
+    /// `url` with its password replaced by `***`, for messages and logs.
+    public static func redactedURL(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? "(unparsable URL)"
+    }
+
+    private init(kind: Kind, databases: Databases, eventLoopGroup: MultiThreadedEventLoopGroup, logger: Logger) {
+        self.kind = kind
         self.databases = databases
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
@@ -50,6 +90,17 @@ public final class DatabaseHandle: Sendable {
         database as! any SQLDatabase
     }
 
+    /// The database of the driver the configuration names.
+    public static func open(_ configuration: ServiceConfiguration, logger: Logger) async throws -> DatabaseHandle {
+        guard let url = configuration.databaseURL else {
+            return try await openSQLite(path: configuration.sqlitePath, logger: logger)
+        }
+        guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+            throw DatabaseOpenError(description: "DATABASE_URL must start with postgres:// (without it, SQLite under DATA_DIR is used)")
+        }
+        return try await openPostgres(url: url, logger: logger)
+    }
+
     /// Applies every migration that has not run yet.
     public func migrate(_ list: [any Migration]) async throws {
         let migrations = Migrations()
@@ -64,4 +115,9 @@ public final class DatabaseHandle: Sendable {
         await databases.shutdownAsync()
         try? await eventLoopGroup.shutdownGracefully()
     }
+}
+
+/// The database named by the configuration cannot be used.
+public struct DatabaseOpenError: Error, CustomStringConvertible {
+    public let description: String
 }

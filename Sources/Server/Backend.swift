@@ -22,9 +22,12 @@ public struct Backend: Sendable {
 
     /// Opens the backends and applies pending migrations.
     public static func open(_ configuration: ServiceConfiguration, logger: Logger) async throws -> Backend {
-        let database = try await DatabaseHandle.openSQLite(path: configuration.sqlitePath, logger: logger)
+        if configuration.databaseURL != nil && configuration.redisURL == nil {
+            throw ConfigurationError(description: "DATABASE_URL (PostgreSQL) needs REDIS_URL: the embedded queue runs on SQLite only")
+        }
+        let database = try await DatabaseHandle.open(configuration, logger: logger)
         do {
-            try await database.migrate(PersistenceMigrations.all + [CreateQueueTables()])
+            try await database.migrate(migrations(for: database.kind))
             let (queue, leasing) = try openQueue(configuration, database: database, logger: logger)
             let storage = try openStorage(configuration)
             let db = database.database
@@ -36,6 +39,11 @@ public struct Backend: Sendable {
             await database.shutdown()
             throw error
         }
+    }
+
+    /// The migrations for a database: the embedded queue's tables exist in SQLite only.
+    public static func migrations(for kind: DatabaseHandle.Kind) -> [any Migration] {
+        kind == .sqlite ? PersistenceMigrations.all + [CreateQueueTables()] : PersistenceMigrations.all
     }
 
     /// The queue the configuration names: Redis (BullMQ format) with `REDIS_URL`, else the embedded SQL queue.

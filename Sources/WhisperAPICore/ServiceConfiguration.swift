@@ -27,6 +27,8 @@ public struct ServiceConfiguration: Sendable {
     public var engineThreads: Int
     /// Email of the admin user created on first start.
     public var adminEmail: String
+    /// The PostgreSQL database (`DATABASE_URL=postgres://user:pass@host:port/db`); nil uses SQLite under `dataDirectory`.
+    public var databaseURL: String?
     /// The Redis server for the distributed queue (`REDIS_URL`); nil runs the embedded SQLite queue.
     public var redisURL: String?
     /// The BullMQ key prefix (`QUEUE_PREFIX`, default `bull`).
@@ -52,6 +54,7 @@ public struct ServiceConfiguration: Sendable {
         pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"
         engineThreads = int("WHISPER_CPU_THREADS", 0)
         adminEmail = environment["ADMIN_EMAIL"] ?? "admin@localhost"
+        databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         redisURL = environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
         queuePrefix = environment["QUEUE_PREFIX"] ?? "bull"
     }

@@ -7,8 +7,9 @@ import Testing
 import WhisperAPICore
 
 @Suite(.serialized) struct AuthTests {
-    @Test func missingMalformedUnknownAndRevokedKeysAre401() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func missingMalformedUnknownAndRevokedKeysAre401(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             let missing = try await client.execute(uri: "/api/v1/transcriptions", method: .get)
             #expect(missing.status == .unauthorized)
             #expect(try errorCode(missing) == "UNAUTHORIZED")
@@ -25,8 +26,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func keysAreStoredOnlyAsHashes() async throws {
-        try await APIHarness.run { _, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func keysAreStoredOnlyAsHashes(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { _, harness in
             let prefix = try #require(APIKeyMaterial.prefix(of: harness.freeKey))
             let record = try #require(try await harness.backend.users.key(prefix: prefix))
             #expect(record.hash == APIKeyMaterial.hash(harness.freeKey))
@@ -36,8 +38,9 @@ import WhisperAPICore
 }
 
 @Suite(.serialized) struct UploadTests {
-    @Test func audioIsQueuedWithThePlansPriorityUnderAGeneratedKey() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func audioIsQueuedWithThePlansPriorityUnderAGeneratedKey(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             var form = Multipart()
             form.field("model", "whisper-1")
             form.file(wavBytes(), filename: "../../etc/passwd.wav")
@@ -60,8 +63,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func textRenamedAsAudioIs415AndLeavesNothing() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func textRenamedAsAudioIs415AndLeavesNothing(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             var form = Multipart()
             form.file(Array("this is just some text, not audio at all".utf8), filename: "speech.mp3")
             let response = try await client.submit(form, key: harness.freeKey)
@@ -71,8 +75,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func oversizedUploadsAre413AndThePartialFileIsRemoved() async throws {
-        try await APIHarness.run(maxUploadBytes: 4096) { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func oversizedUploadsAre413AndThePartialFileIsRemoved(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database, maxUploadBytes: 4096) { client, harness in
             var form = Multipart()
             form.file(wavBytes(8000))
             let response = try await client.submit(form, key: harness.freeKey)
@@ -83,8 +88,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func emptyAndMissingFilesAre400() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func emptyAndMissingFilesAre400(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             var empty = Multipart()
             empty.file([])
             let emptyResponse = try await client.submit(empty, key: harness.freeKey)
@@ -127,8 +133,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func translateNeedsAMultilingualModel() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func translateNeedsAMultilingualModel(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             var form = Multipart()
             form.file(wavBytes())
             form.field("task", "translate")
@@ -151,8 +158,9 @@ import WhisperAPICore
         return try #require(try dataField(try await client.submit(form, key: key))["transcriptionId"] as? String)
     }
 
-    @Test func anotherUsersTranscriptionIsA404Everywhere() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func anotherUsersTranscriptionIsA404Everywhere(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             let id = try await submit(client, key: harness.proKey)
             for uri in ["/api/v1/status/\(id)", "/api/v1/transcriptions/\(id)", "/api/v1/transcriptions/\(id)/result"] {
                 let response = try await client.get(uri, key: harness.freeKey)
@@ -167,8 +175,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func resultBeforeCompletionIs409() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func resultBeforeCompletionIs409(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             let id = try await submit(client, key: harness.freeKey)
             let response = try await client.get("/api/v1/transcriptions/\(id)/result", key: harness.freeKey)
             #expect(response.status == .conflict)
@@ -176,8 +185,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func cancellingAQueuedJobRemovesIt() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func cancellingAQueuedJobRemovesIt(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             let id = try await submit(client, key: harness.freeKey)
             let headers: HTTPFields = [.authorization: "Bearer \(harness.freeKey)"]
             let response = try await client.execute(uri: "/api/v1/transcribe/\(id)", method: .delete, headers: headers)
@@ -189,8 +199,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func listingIsNewestFirstWithACursor() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func listingIsNewestFirstWithACursor(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             var ids: [String] = []
             for _ in 0..<3 { ids.append(try await submit(client, key: harness.freeKey)) }
             _ = try await submit(client, key: harness.proKey)
@@ -206,8 +217,9 @@ import WhisperAPICore
         }
     }
 
-    @Test func statusSyncAppliesAWorkersEventsAndTheResultRenders() async throws {
-        try await APIHarness.run { client, harness in
+    @Test(arguments: DatabaseDriver.available)
+    func statusSyncAppliesAWorkersEventsAndTheResultRenders(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
             let id = try await submit(client, key: harness.freeKey)
             let leasing = harness.backend.leasing
             let job = try #require(try await leasing.claimNextJob(lockDuration: .seconds(30)))

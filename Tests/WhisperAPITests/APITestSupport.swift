@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Server
+import Testing
 import WhisperAPICore
 
 /// A running in-process API (no workers) over fresh backends, with two customers' keys.
@@ -12,16 +13,26 @@ struct APIHarness {
     let proKey: String
     let directory: TemporaryDirectory
 
+    /// Runs `body` against the API on `database`: SQLite with the embedded queue, or a fresh PostgreSQL
+    /// database with the Redis queue under a key prefix of its own (the distributed set-up).
     static func run(
+        database: DatabaseDriver = .sqlite,
         maxUploadBytes: Int64 = 10 * 1024 * 1024,
         _ body: @escaping @Sendable (any TestClientProtocol, APIHarness) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
-        var configuration = ServiceConfiguration(environment: ["DATA_DIR": directory.path])
-        configuration.maxUploadBytes = maxUploadBytes
+        var environment = ["DATA_DIR": directory.path]
         var logger = Logger(label: "api-test")
         logger.logLevel = .warning
+        let scratch = database == .postgres ? try await ScratchPostgresDatabase.create(logger: logger) : nil
+        if let scratch {
+            environment["DATABASE_URL"] = scratch.url
+            environment["REDIS_URL"] = try #require(ProcessInfo.processInfo.environment["TEST_REDIS_URL"])
+            environment["QUEUE_PREFIX"] = "test-\(UUID().uuidString.prefix(8))"
+        }
+        var configuration = ServiceConfiguration(environment: environment)
+        configuration.maxUploadBytes = maxUploadBytes
         let backend = try await Backend.open(configuration, logger: logger)
         let admin = AdminActions(backend: backend)
         _ = try await admin.createUser(email: "free@example.com", plan: .free, isAdmin: false)
@@ -30,9 +41,16 @@ struct APIHarness {
         let proKey = try await admin.createKey(email: "pro@example.com", name: nil).key
         let harness = APIHarness(backend: backend, freeKey: freeKey, proKey: proKey, directory: directory)
         let app = buildApplication(backend: backend, workers: 0, logger: logger)
-        try await app.test(.router) { client in
-            try await body(client, harness)
+        let outcome: Result<Void, any Error>
+        do {
+            try await app.test(.router) { client in try await body(client, harness) }
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
         }
+        await backend.close()
+        await scratch?.drop()
+        try outcome.get()
     }
 
     /// Files currently in local storage (partial uploads included).

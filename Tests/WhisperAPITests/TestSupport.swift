@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Persistence
 import RedisQueue
+import SQLKit
 import SQLQueue
 import Testing
 import WhisperAPICore
@@ -17,6 +18,40 @@ struct TemporaryDirectory {
 
     func cleanup() {
         try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// The databases the API tests run against.
+enum DatabaseDriver: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    /// SQLite always; PostgreSQL when the test scripts started one (`make test` always does).
+    static var available: [DatabaseDriver] {
+        ProcessInfo.processInfo.environment["TEST_DATABASE_URL"] == nil ? [.sqlite] : [.sqlite, .postgres]
+    }
+
+    var testDescription: String { rawValue }
+}
+
+/// A database of its own on the test PostgreSQL server (`TEST_DATABASE_URL`), dropped by `drop()`.
+struct ScratchPostgresDatabase {
+    let name: String
+    let url: String
+    let admin: DatabaseHandle
+
+    static func create(logger: Logger) async throws -> ScratchPostgresDatabase {
+        let adminURL = try #require(ProcessInfo.processInfo.environment["TEST_DATABASE_URL"])
+        let admin = try await DatabaseHandle.openPostgres(url: adminURL, logger: logger)
+        let name = "test_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: name)").run()
+        var components = try #require(URLComponents(string: adminURL))
+        components.path = "/" + name
+        return ScratchPostgresDatabase(name: name, url: try #require(components.string), admin: admin)
+    }
+
+    func drop() async {
+        try? await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+        await admin.shutdown()
     }
 }
 
