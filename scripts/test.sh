@@ -5,11 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=$(mktemp -d)
 chmod 755 "$logs" # the PostgreSQL server runs as the postgres user when we are root
-trap './scripts/test-redis.sh stop "$logs/redis"; ./scripts/test-postgres.sh stop "$logs/postgres"; rm -rf "$logs"' EXIT
+trap './scripts/test-redis.sh stop "$logs/redis"; ./scripts/test-postgres.sh stop "$logs/postgres"; ./scripts/test-s3.sh stop "$logs/s3"; rm -rf "$logs"' EXIT
 TEST_REDIS_URL=$(./scripts/test-redis.sh start "$logs/redis")
 TEST_DATABASE_URL=$(./scripts/test-postgres.sh start "$logs/postgres")
-export TEST_REDIS_URL TEST_DATABASE_URL
-echo "==> test redis at $TEST_REDIS_URL, test postgres at $TEST_DATABASE_URL"
+TEST_S3_ENDPOINT=$(./scripts/test-s3.sh start "$logs/s3")
+export TEST_REDIS_URL TEST_DATABASE_URL TEST_S3_ENDPOINT
+echo "==> test redis at $TEST_REDIS_URL, postgres at $TEST_DATABASE_URL, S3 (moto) at $TEST_S3_ENDPOINT"
 
 echo "==> swift tests"
 swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true

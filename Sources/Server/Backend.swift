@@ -62,9 +62,12 @@ public struct Backend: Sendable {
         return (queue, queue)
     }
 
-    /// The object storage the configuration names.
+    /// The object storage the configuration names: an S3-compatible bucket with `S3_BUCKET`, else files under DATA_DIR.
     static func openStorage(_ configuration: ServiceConfiguration) throws -> any ObjectStorage {
-        try LocalObjectStorage(root: configuration.storageDirectory)
+        if let s3 = try S3Configuration(environment: configuration.environment) {
+            return S3ObjectStorage(configuration: s3)
+        }
+        return try LocalObjectStorage(root: configuration.storageDirectory)
     }
 
     /// Stops the queue and closes the database.

@@ -48,6 +48,9 @@ public struct LocalObjectStorage: ObjectStorage {
         return LocalObjectFile(path: file.path, isTemporary: false)
     }
 
+    /// Local files are served by the API itself.
+    public func downloadURL(key: String, expiresIn seconds: Int) async throws -> URL? { nil }
+
     public func delete(key: String) async throws {
         let file = try url(for: key)
         if FileManager.default.fileExists(atPath: file.path) {

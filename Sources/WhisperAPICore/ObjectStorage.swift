@@ -12,6 +12,9 @@ public protocol ObjectStorage: Sendable {
     func localFile(for key: String) async throws -> LocalObjectFile
     /// Removes an object; no error when it does not exist.
     func delete(key: String) async throws
+    /// A URL that downloads the object without credentials until it expires (S3: presigned), or nil
+    /// when the store has none and the API serves the bytes itself.
+    func downloadURL(key: String, expiresIn seconds: Int) async throws -> URL?
 }
 
 /// A file on local disk that holds an object's bytes.

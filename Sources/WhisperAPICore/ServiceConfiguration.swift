@@ -34,8 +34,12 @@ public struct ServiceConfiguration: Sendable {
     /// The BullMQ key prefix (`QUEUE_PREFIX`, default `bull`).
     public var queuePrefix: String
 
+    /// The environment the configuration was read from (the storage settings are read from it by the storage target).
+    public let environment: [String: String]
+
     /// Reads the configuration from environment variables, with the documented defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
         func int(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap { Int($0) } ?? fallback }
         func double(_ name: String, _ fallback: Double) -> Double { environment[name].flatMap { Double($0) } ?? fallback }
         let cwd = FileManager.default.currentDirectoryPath

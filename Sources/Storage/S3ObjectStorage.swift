@@ -1,0 +1,259 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import WhisperAPICore
+
+/// Where an S3-compatible store is and how to sign for it (`S3_*` settings).
+public struct S3Configuration: Sendable {
+    public var bucket: String
+    public var region: String
+    /// `http(s)://host[:port]`; AWS's regional endpoint when nil.
+    public var endpoint: String?
+    public var accessKeyId: String
+    public var secretAccessKey: String
+    /// `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (MinIO, moto, most self-hosted stores).
+    public var forcePathStyle: Bool
+    /// Objects larger than this are sent as a multipart upload of parts this size (S3's minimum is 5 MiB).
+    public var partSize: Int
+
+    public init(
+        bucket: String, region: String = "us-east-1", endpoint: String? = nil, accessKeyId: String, secretAccessKey: String,
+        forcePathStyle: Bool = false, partSize: Int = 8 * 1024 * 1024
+    ) {
+        self.bucket = bucket
+        self.region = region
+        self.endpoint = endpoint
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.forcePathStyle = forcePathStyle
+        self.partSize = max(5 * 1024 * 1024, partSize)
+    }
+
+    /// Reads `S3_BUCKET`, `S3_REGION`, `S3_ENDPOINT`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY` and
+    /// `S3_FORCE_PATH_STYLE`; nil when `S3_BUCKET` is not set.
+    public init?(environment: [String: String]) throws {
+        guard let bucket = environment["S3_BUCKET"], !bucket.isEmpty else { return nil }
+        guard let key = environment["S3_ACCESS_KEY_ID"], let secret = environment["S3_SECRET_ACCESS_KEY"], !key.isEmpty, !secret.isEmpty else {
+            throw S3Error(status: 0, code: "CONFIGURATION", message: "S3_BUCKET is set but S3_ACCESS_KEY_ID or S3_SECRET_ACCESS_KEY is missing")
+        }
+        let flag = environment["S3_FORCE_PATH_STYLE"]?.lowercased()
+        self.init(
+            bucket: bucket, region: environment["S3_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1",
+            endpoint: environment["S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }, accessKeyId: key, secretAccessKey: secret,
+            forcePathStyle: flag == "true" || flag == "1" || flag == "yes")
+    }
+
+    /// The URL of an object (or of the bucket, for an empty key).
+    func url(for key: String) -> URL {
+        let base = URL(string: endpoint ?? "https://s3.\(region).amazonaws.com")!
+        var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
+        let objectPath = "/" + SigV4Signer.encode(key, keepSlash: true)
+        if forcePathStyle {
+            components.percentEncodedPath = "/" + SigV4Signer.encode(bucket) + (key.isEmpty ? "" : objectPath)
+        } else {
+            components.host = "\(bucket).\(components.host ?? "")"
+            components.percentEncodedPath = key.isEmpty ? "/" : objectPath
+        }
+        return components.url!
+    }
+}
+
+/// An error answer from the store.
+public struct S3Error: Error, CustomStringConvertible, Sendable {
+    public let status: Int
+    public let code: String
+    public let message: String
+    public var description: String { "S3 \(status) \(code): \(message)" }
+}
+
+/// Object storage in an S3-compatible bucket, signed with SigV4.
+///
+/// Uploads stream: small objects go up in one PUT, larger ones as a multipart upload, so no more
+/// than one part is held in memory. Downloads stream to a temporary file.
+public struct S3ObjectStorage: ObjectStorage {
+    public let configuration: S3Configuration
+    let signer: SigV4Signer
+    let http: HTTPClient
+
+    public init(configuration: S3Configuration, http: HTTPClient = .shared) {
+        self.configuration = configuration
+        self.signer = SigV4Signer(
+            accessKeyId: configuration.accessKeyId, secretAccessKey: configuration.secretAccessKey, region: configuration.region)
+        self.http = http
+    }
+
+    public func makeWriter(key: String) async throws -> any ObjectWriter {
+        S3ObjectWriter(storage: self, key: key)
+    }
+
+    public func read(key: String) async throws -> Data? {
+        let response = try await send("GET", key: key)
+        if response.status == .notFound { return nil }
+        let body = try await response.body.collect(upTo: 256 * 1024 * 1024)
+        try Self.check(response.status, body: body)
+        return Data(buffer: body)
+    }
+
+    public func write(key: String, data: Data) async throws {
+        try await put(key: key, body: ByteBuffer(data: data))
+    }
+
+    public func localFile(for key: String) async throws -> LocalObjectFile {
+        let response = try await send("GET", key: key)
+        if response.status == .notFound { throw ObjectNotFound(key: key) }
+        guard response.status == .ok else {
+            try Self.check(response.status, body: try await response.body.collect(upTo: 1024 * 1024))
+            throw S3Error(status: Int(response.status.code), code: "UNEXPECTED", message: "GET \(key)")
+        }
+        let path = NSTemporaryDirectory() + "whisperapi-s3-\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
+        do {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            for try await chunk in response.body {
+                try handle.write(contentsOf: chunk.readableBytesView)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+        return LocalObjectFile(path: path, isTemporary: true)
+    }
+
+    public func delete(key: String) async throws {
+        let response = try await send("DELETE", key: key)
+        if response.status == .notFound { return }
+        try Self.check(response.status, body: try await response.body.collect(upTo: 1024 * 1024))
+    }
+
+    public func downloadURL(key: String, expiresIn seconds: Int) async throws -> URL? {
+        signer.presignedURL(url: configuration.url(for: key), expires: seconds)
+    }
+
+    /// Creates the bucket when it does not exist yet (for development stores; production buckets are usually provisioned).
+    public func createBucketIfMissing() async throws {
+        let head = try await send("HEAD", key: "")
+        guard head.status == .notFound else { return try Self.check(head.status, body: ByteBuffer()) }
+        let region = configuration.region
+        let location = region == "us-east-1" ? ""
+            : "<CreateBucketConfiguration><LocationConstraint>\(region)</LocationConstraint></CreateBucketConfiguration>"
+        let created = try await send("PUT", key: "", body: ByteBuffer(string: location))
+        try Self.check(created.status, body: try await created.body.collect(upTo: 1024 * 1024))
+    }
+
+    // MARK: - Requests
+
+    func put(key: String, query: [(String, String)] = [], body: ByteBuffer) async throws -> HTTPClientResponse {
+        let response = try await send("PUT", key: key, query: query, body: body)
+        try Self.check(response.status, body: try await response.body.collect(upTo: 1024 * 1024))
+        return response
+    }
+
+    /// Sends one signed request. Bodies are signed as UNSIGNED-PAYLOAD (TLS protects them on the way).
+    func send(_ method: String, key: String, query: [(String, String)] = [], body: ByteBuffer? = nil) async throws -> HTTPClientResponse {
+        var components = URLComponents(url: configuration.url(for: key), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty {
+            components.percentEncodedQuery = query.map { "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
+        }
+        let url = components.url!
+        let host = components.port.map { "\(components.host ?? ""):\($0)" } ?? (components.host ?? "")
+        let payload = body == nil ? SigV4Signer.emptyPayloadHash : SigV4Signer.unsignedPayload
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in signer.authorizationHeaders(
+            method: method, path: components.percentEncodedPath, query: query, headers: ["host": host], payloadHash: payload)
+        {
+            request.headers.add(name: name, value: value)
+        }
+        if let body {
+            request.headers.add(name: "content-length", value: String(body.readableBytes))
+            request.body = .bytes(body)
+        }
+        return try await http.execute(request, timeout: .seconds(300))
+    }
+
+    static func check(_ status: HTTPResponseStatus, body: ByteBuffer) throws {
+        guard !(200..<300).contains(Int(status.code)) else { return }
+        let text = String(buffer: body)
+        func element(_ name: String) -> String? {
+            guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex) else { return nil }
+            return String(text[start.upperBound..<end.lowerBound])
+        }
+        throw S3Error(status: Int(status.code), code: element("Code") ?? "HTTP\(status.code)", message: element("Message") ?? status.reasonPhrase)
+    }
+}
+
+/// Collects an object's bytes; sends parts of `partSize` as a multipart upload once the object
+/// outgrows one part, so memory stays bounded by one part.
+actor S3ObjectWriter: ObjectWriter {
+    let storage: S3ObjectStorage
+    let key: String
+    private var buffer = ByteBuffer()
+    private var uploadId: String?
+    private var parts: [(number: Int, etag: String)] = []
+    private var size: Int64 = 0
+
+    init(storage: S3ObjectStorage, key: String) {
+        self.storage = storage
+        self.key = key
+    }
+
+    func write(_ bytes: [UInt8]) async throws {
+        buffer.writeBytes(bytes)
+        size += Int64(bytes.count)
+        while buffer.readableBytes >= storage.configuration.partSize {
+            let part = buffer.readSlice(length: storage.configuration.partSize)!
+            buffer.discardReadBytes()
+            try await uploadPart(part)
+        }
+    }
+
+    func finish() async throws -> Int64 {
+        guard let uploadId else {
+            _ = try await storage.put(key: key, body: buffer)
+            return size
+        }
+        if buffer.readableBytes > 0 || parts.isEmpty { try await uploadPart(buffer) }
+        var xml = "<CompleteMultipartUpload>"
+        for part in parts { xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(part.etag)</ETag></Part>" }
+        xml += "</CompleteMultipartUpload>"
+        let response = try await storage.send("POST", key: key, query: [("uploadId", uploadId)], body: ByteBuffer(string: xml))
+        let body = try await response.body.collect(upTo: 1024 * 1024)
+        try S3ObjectStorage.check(response.status, body: body)
+        // S3 may answer 200 with an error document when the completion fails late.
+        if String(buffer: body).contains("<Error>") { try S3ObjectStorage.check(.internalServerError, body: body) }
+        return size
+    }
+
+    func abort() async {
+        buffer.clear()
+        guard let uploadId else { return }
+        _ = try? await storage.send("DELETE", key: key, query: [("uploadId", uploadId)])
+    }
+
+    private func uploadPart(_ part: ByteBuffer) async throws {
+        let id = try await currentUploadId()
+        let number = parts.count + 1
+        let response = try await storage.put(key: key, query: [("partNumber", String(number)), ("uploadId", id)], body: part)
+        guard let etag = response.headers.first(name: "etag") else {
+            throw S3Error(status: Int(response.status.code), code: "NO_ETAG", message: "the store did not return an ETag for part \(number)")
+        }
+        parts.append((number, etag))
+    }
+
+    private func currentUploadId() async throws -> String {
+        if let uploadId { return uploadId }
+        let response = try await storage.send("POST", key: key, query: [("uploads", "")], body: ByteBuffer())
+        let body = try await response.body.collect(upTo: 1024 * 1024)
+        try S3ObjectStorage.check(response.status, body: body)
+        let text = String(buffer: body)
+        guard let start = text.range(of: "<UploadId>"), let end = text.range(of: "</UploadId>") else {
+            throw S3Error(status: Int(response.status.code), code: "NO_UPLOAD_ID", message: "CreateMultipartUpload answered without an UploadId")
+        }
+        let id = String(text[start.upperBound..<end.lowerBound])
+        uploadId = id
+        return id
+    }
+}
