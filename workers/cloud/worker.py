@@ -1,0 +1,190 @@
+"""WhisperAPI's Python cloud worker: a `bullmq` Worker on the `transcription` queue.
+
+It takes the same jobs as `whisperapi worker`, from the same Redis, and does the same thing with
+them: downloads the audio from S3, runs the repository's `engine/` code (on a GPU when there is
+one), uploads the canonical result JSON under the same key, and returns the same result object.
+
+Run it with the repository's virtual environment and the same settings as `whisperapi worker`:
+
+    REDIS_URL=redis://… S3_BUCKET=… S3_ENDPOINT=… S3_ACCESS_KEY_ID=… S3_SECRET_ACCESS_KEY=… \\
+        .venv/bin/python workers/cloud/worker.py
+
+Settings: REDIS_URL (required), QUEUE_PREFIX (bull), QUEUE_CONCURRENCY (1),
+QUEUE_LOCK_DURATION (30000 ms), QUEUE_STALLED_INTERVAL (30000 ms), S3_BUCKET, S3_REGION,
+S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE, WHISPER_DEVICE
+(cpu|cuda|auto, default auto here), WHISPER_COMPUTE_TYPE, WHISPER_CPU_THREADS.
+SIGTERM or SIGINT stops taking jobs and lets the running ones finish.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+if str(REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY))
+
+from bullmq import Job, UnrecoverableError, Worker  # noqa: E402
+
+from engine import runner  # noqa: E402
+from engine.errors import EngineError  # noqa: E402
+
+QUEUE_NAME = "transcription"
+#: Engine errors that no retry can fix; the same list as the Swift worker's.
+NOT_RETRYABLE = {"INVALID_AUDIO", "MODEL_NOT_FOUND", "UNSUPPORTED_TASK", "BAD_REQUEST"}
+
+log = logging.getLogger("whisperapi.cloud-worker")
+
+
+class Settings:
+    """The worker's settings, read from the environment like the Swift processes read theirs."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        env = dict(os.environ if env is None else env)
+        self.redis_url = env.get("REDIS_URL", "")
+        if not self.redis_url:
+            raise SystemExit("REDIS_URL is required: the cloud worker takes jobs from the Redis queue")
+        self.prefix = env.get("QUEUE_PREFIX") or "bull"
+        self.concurrency = max(1, int(env.get("QUEUE_CONCURRENCY") or 1))
+        self.lock_duration = max(1000, int(env.get("QUEUE_LOCK_DURATION") or 30000))
+        self.stalled_interval = max(500, int(env.get("QUEUE_STALLED_INTERVAL") or 30000))
+        self.bucket = env.get("S3_BUCKET", "")
+        if not self.bucket:
+            raise SystemExit("S3_BUCKET is required: the cloud worker reads audio from and writes results to S3")
+        self.region = env.get("S3_REGION") or "us-east-1"
+        self.endpoint = env.get("S3_ENDPOINT") or None
+        self.access_key = env.get("S3_ACCESS_KEY_ID") or None
+        self.secret_key = env.get("S3_SECRET_ACCESS_KEY") or None
+        self.path_style = (env.get("S3_FORCE_PATH_STYLE") or "").lower() in ("1", "true", "yes")
+        os.environ.setdefault("WHISPER_DEVICE", env.get("WHISPER_DEVICE") or "auto")
+
+    def s3_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            region_name=self.region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(signature_version="s3v4", s3={"addressing_style": "path" if self.path_style else "auto"}),
+        )
+
+
+def result_key(user_id: str, transcription_id: str) -> str:
+    """Where every worker stores a transcription's canonical result (Swift's `StorageKeys.result`)."""
+    return f"results/{user_id.lower()}/{transcription_id.lower()}.json"
+
+
+def canonical_json(result: dict[str, Any]) -> bytes:
+    """The result document, encoded like the Swift worker encodes it (sorted keys, no nulls, compact)."""
+
+    def without_nulls(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: without_nulls(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [without_nulls(v) for v in value]
+        return value
+
+    return json.dumps(without_nulls(result), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Transcriber:
+    """Processes one job: audio from S3, the engine, the result back to S3."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.s3 = settings.s3_client()
+
+    async def __call__(self, job: Job, token: str) -> dict[str, Any]:
+        data = job.data or {}
+        loop = asyncio.get_running_loop()
+        audio_key = data.get("s3AudioUrl")
+        if not audio_key or not data.get("userId") or not data.get("transcriptionId"):
+            raise UnrecoverableError("BAD_REQUEST: the job has no s3AudioUrl, userId or transcriptionId")
+        log.info("job started", extra={"job": job.id})
+        with tempfile.TemporaryDirectory(prefix="whisperapi-cloud-") as folder:
+            audio = os.path.join(folder, "audio")
+            try:
+                await asyncio.to_thread(self.s3.download_file, self.settings.bucket, audio_key, audio)
+            except Exception as error:  # botocore raises ClientError with a 404 for a missing object
+                if "404" in str(error) or "NoSuchKey" in str(error):
+                    raise Exception("AUDIO_NOT_FOUND: the uploaded audio is no longer in storage") from None
+                raise
+            last = {"value": -1}
+
+            def on_progress(value: int, _segment: dict[str, Any]) -> None:
+                if value != last["value"]:
+                    last["value"] = value
+                    asyncio.run_coroutine_threadsafe(job.updateProgress(value), loop)
+
+            request = {
+                "audio": audio,
+                "model": data.get("model"),
+                "language": data.get("language"),
+                "task": data.get("task") or "transcribe",
+                "prompt": data.get("prompt"),
+                "word_timestamps": bool(data.get("wordTimestamps")),
+            }
+            try:
+                result = await asyncio.to_thread(runner.transcribe, request, on_progress)
+            except EngineError as error:
+                reason = f"{error.code}: {error.message}"
+                if error.code in NOT_RETRYABLE:
+                    raise UnrecoverableError(reason) from None
+                raise Exception(reason) from None
+        key = result_key(data["userId"], data["transcriptionId"])
+        body = canonical_json(result)
+        await asyncio.to_thread(
+            self.s3.put_object, Bucket=self.settings.bucket, Key=key, Body=body, ContentType="application/json"
+        )
+        completed = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        log.info("job completed", extra={"job": job.id})
+        return {
+            "s3ResultUrl": key,
+            "durationSeconds": result["duration"],
+            "completedAt": completed,
+            "language": result.get("language"),
+        }
+
+
+async def run(settings: Settings) -> None:
+    """Works until SIGTERM or SIGINT, then lets running jobs finish and closes."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worker = Worker(
+        QUEUE_NAME,
+        Transcriber(settings),
+        {
+            "connection": settings.redis_url,
+            "prefix": settings.prefix,
+            "concurrency": settings.concurrency,
+            "lockDuration": settings.lock_duration,
+            "stalledInterval": settings.stalled_interval,
+        },
+    )
+    worker.on("failed", lambda job, error: log.warning("job failed: %s", error))
+    print(f"cloud worker ready: queue {settings.prefix}:{QUEUE_NAME}, concurrency {settings.concurrency}", flush=True)
+    await stop.wait()
+    print("cloud worker stopping: finishing running jobs", flush=True)
+    await worker.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run(Settings()))
+
+
+if __name__ == "__main__":
+    main()
