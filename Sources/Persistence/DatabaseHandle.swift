@@ -102,12 +102,26 @@ public final class DatabaseHandle: Sendable {
     }
 
     /// Applies every migration that has not run yet.
+    ///
+    /// Several servers starting together on one PostgreSQL database race to migrate it; a loser's
+    /// statement fails on what the winner created, so a failed attempt is retried and then finds
+    /// those migrations recorded.
     public func migrate(_ list: [any Migration]) async throws {
         let migrations = Migrations()
         migrations.add(list)
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any())
-        try await migrator.setupIfNeeded().get()
-        try await migrator.prepareBatch().get()
+        var attempt = 1
+        while true {
+            do {
+                try await migrator.setupIfNeeded().get()
+                try await migrator.prepareBatch().get()
+                return
+            } catch where kind == .postgres && attempt < 4 {
+                logger.info("migration attempt failed; retrying", metadata: ["attempt": "\(attempt)", "error": "\(String(reflecting: error))"])
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(500 * attempt))
+            }
+        }
     }
 
     /// Closes every connection.

@@ -47,9 +47,18 @@ public struct AdminActions: Sendable {
     }
 
     /// On first start (no users at all), creates an admin and returns its key, to be shown once.
+    ///
+    /// Several API servers starting together on one database race here; the losers find the
+    /// winner's admin and show nothing.
     public func bootstrapAdminIfNeeded() async throws -> (user: User, key: String)? {
         guard try await backend.users.count() == 0 else { return nil }
-        let user = try await createUser(email: backend.configuration.adminEmail, plan: .payg, isAdmin: true)
+        let user: User
+        do {
+            user = try await createUser(email: backend.configuration.adminEmail, plan: .payg, isAdmin: true)
+        } catch {
+            if try await backend.users.find(email: backend.configuration.adminEmail.lowercased()) != nil { return nil }
+            throw error
+        }
         let (key, _) = try await createKey(for: user, name: "bootstrap")
         return (user, key)
     }
