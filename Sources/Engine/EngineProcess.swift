@@ -89,7 +89,7 @@ public actor EngineProcess {
         // The iterator shares its buffer with the stored one, so a local copy reads the same lines.
         guard var output = lines else { throw EngineFailure(code: "ENGINE_UNAVAILABLE", message: "the engine is not running") }
         return try await withTaskCancellationHandler {
-            try await send(request)
+            try send(request)
             while true {
                 guard let line = await output.next(isolation: #isolation) else {
                     markDead()

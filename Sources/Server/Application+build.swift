@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Storage
 import Worker
 import WhisperAPICore
 
@@ -20,9 +21,33 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
             throw APIError(.serviceUnavailable, "NOT_READY", "the database or queue is unavailable")
         }
     }
+    if let local = backend.storage as? LocalObjectStorage {
+        // Signed download URLs carry their own authorization: no API key.
+        router.get(RouterPath(LocalObjectStorage.downloadPath)) { request, _ -> Response in
+            try await signedDownload(request, storage: local)
+        }
+    }
     let api = router.group("api/v1").add(middleware: AuthMiddleware(users: backend.users))
     TranscriptionRoutes(backend: backend).register(on: api)
     return router
+}
+
+/// Serves a local object at a URL made by `LocalObjectStorage.downloadURL`.
+func signedDownload(_ request: Request, storage: LocalObjectStorage) async throws -> Response {
+    let query = request.uri.queryParameters
+    guard let key = query["key"].map(String.init), let expires = query["expires"].map(String.init),
+          let signature = query["signature"].map(String.init)
+    else {
+        throw APIError(.forbidden, "INVALID_SIGNATURE", "the download URL is incomplete")
+    }
+    switch storage.checkDownload(key: key, expires: expires, signature: signature) {
+    case .invalid: throw APIError(.forbidden, "INVALID_SIGNATURE", "the download URL's signature does not match")
+    case .expired: throw APIError(.forbidden, "URL_EXPIRED", "the download URL has expired")
+    case .valid: break
+    }
+    guard let data = try await storage.read(key: key) else { throw APIError(.notFound, "NOT_FOUND", "no such object") }
+    let type = key.hasSuffix(".json") ? "application/json" : "application/octet-stream"
+    return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
 /// Builds the HTTP application and the services that run beside it.

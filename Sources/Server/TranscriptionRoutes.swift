@@ -107,16 +107,12 @@ struct TranscriptionRoutes {
         guard row.status == .completed, let key = row.resultKey else {
             throw APIError(.conflict, "NOT_READY", "the transcription is \(row.status.rawValue), not COMPLETED")
         }
-        // `?redirect=1`: the stored result document itself (canonical JSON), from the store when it can
-        // hand out a short-lived URL (S3 presigned), else from here.
-        if ["1", "true"].contains(request.uri.queryParameters["redirect"].map(String.init) ?? "") {
-            if let url = try await backend.storage.downloadURL(key: key, expiresIn: 300) {
-                return Response(status: .temporaryRedirect, headers: [.location: url.absoluteString])
-            }
-            guard let data = try await backend.storage.read(key: key) else {
-                throw APIError(.gone, "RESULT_MISSING", "the result is no longer stored")
-            }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
+        // `?redirect=1`: the stored result document itself (canonical JSON), at a short-lived URL
+        // (S3: presigned; local storage: the signed /api/v1/files route).
+        if ["1", "true"].contains(request.uri.queryParameters["redirect"].map(String.init) ?? ""),
+           let url = try await backend.storage.downloadURL(key: key, expiresIn: 300)
+        {
+            return Response(status: .temporaryRedirect, headers: [.location: url.absoluteString])
         }
         guard let data = try await backend.storage.read(key: key),
               let result = try? JSONDecoder().decode(TranscriptResult.self, from: data)

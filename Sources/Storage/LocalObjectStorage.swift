@@ -1,14 +1,58 @@
+import Crypto
 import Foundation
 import WhisperAPICore
 
 /// Object storage in a local directory; each key is a file below the root.
+///
+/// Download URLs are the API's own `/api/v1/files` route with an expiry and an HMAC-SHA256 signature,
+/// made with a key kept in `<root>/../.storage-signing-key` (created on first use, mode 0600).
 public struct LocalObjectStorage: ObjectStorage {
     public let root: URL
+    let signingKey: Data
 
-    /// Creates the root directory when it is missing.
+    /// The route that serves signed download URLs.
+    public static let downloadPath = "/api/v1/files"
+
+    /// Creates the root directory when it is missing, and the signing key when there is none.
     public init(root: String) throws {
         self.root = URL(fileURLWithPath: root, isDirectory: true)
         try FileManager.default.createDirectory(at: self.root, withIntermediateDirectories: true)
+        signingKey = try Self.loadOrCreateSigningKey(at: self.root.deletingLastPathComponent().appendingPathComponent(".storage-signing-key"))
+    }
+
+    static func loadOrCreateSigningKey(at file: URL) throws -> Data {
+        if let existing = FileManager.default.contents(atPath: file.path), existing.count == 32 {
+            return existing
+        }
+        let key = SymmetricKey(size: .bits256)
+        let bytes = key.withUnsafeBytes { Data($0) }
+        let partial = file.path + ".\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: partial, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+        // Two processes creating it at once: the first rename wins and both read the winner's key.
+        if link(partial, file.path) != 0 && errno != EEXIST { throw CocoaError(.fileWriteUnknown) }
+        try? FileManager.default.removeItem(atPath: partial)
+        guard let stored = FileManager.default.contents(atPath: file.path), stored.count == 32 else { throw CocoaError(.fileReadCorruptFile) }
+        return stored
+    }
+
+    func signature(key: String, expires: Int) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(key)\n\(expires)".utf8), using: SymmetricKey(data: signingKey))
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// What a signed download URL's query says about itself.
+    public enum DownloadCheck: Equatable, Sendable {
+        case valid, expired, invalid
+    }
+
+    /// Checks a download URL's `key`, `expires` (Unix seconds) and `signature`, in constant time.
+    public func checkDownload(key: String, expires: String, signature: String, now: Date = Date()) -> DownloadCheck {
+        guard let deadline = Int(expires) else { return .invalid }
+        let expected = self.signature(key: key, expires: deadline)
+        guard APIKeyMaterial.constantTimeEqual(Array(expected.utf8), Array(signature.lowercased().utf8)) else { return .invalid }
+        return Int(now.timeIntervalSince1970) > deadline ? .expired : .valid
     }
 
     /// The file for a key; keys with `..` or absolute paths are refused.
@@ -48,8 +92,17 @@ public struct LocalObjectStorage: ObjectStorage {
         return LocalObjectFile(path: file.path, isTemporary: false)
     }
 
-    /// Local files are served by the API itself.
-    public func downloadURL(key: String, expiresIn seconds: Int) async throws -> URL? { nil }
+    /// A signed URL of the API's own download route (relative to the server), valid for `seconds`.
+    public func downloadURL(key: String, expiresIn seconds: Int) async throws -> URL? {
+        let expires = Int(Date().timeIntervalSince1970) + seconds
+        var components = URLComponents()
+        components.path = Self.downloadPath
+        components.queryItems = [
+            URLQueryItem(name: "key", value: key), URLQueryItem(name: "expires", value: String(expires)),
+            URLQueryItem(name: "signature", value: signature(key: key, expires: expires)),
+        ]
+        return components.url
+    }
 
     public func delete(key: String) async throws {
         let file = try url(for: key)

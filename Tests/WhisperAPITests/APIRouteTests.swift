@@ -240,6 +240,23 @@ import WhisperAPICore
             #expect(String(buffer: srt.body) == "1\n00:00:00,000 --> 00:00:01,250\nHello world.\n")
             let text = try await client.get("/api/v1/transcriptions/\(id)/result?format=text", key: harness.freeKey)
             #expect(String(buffer: text.body) == "Hello world.\n")
+            // The stored document at a signed, expiring URL that needs no API key.
+            let redirect = try await client.get("/api/v1/transcriptions/\(id)/result?redirect=1", key: harness.freeKey)
+            #expect(redirect.status == .temporaryRedirect)
+            let location = try #require(redirect.headers[.location])
+            #expect(location.hasPrefix("/api/v1/files?"))
+            let download = try await client.execute(uri: location, method: .get)
+            #expect(download.status == .ok)
+            #expect(try JSONDecoder().decode(TranscriptResult.self, from: Data(buffer: download.body)) == transcript)
+            let forged = try await client.execute(uri: location.replacingOccurrences(of: "signature=", with: "signature=0"), method: .get)
+            #expect(forged.status == .forbidden)
+            #expect(try errorCode(forged) == "INVALID_SIGNATURE")
+            let otherKey = location.replacingOccurrences(of: "key=results", with: "key=audio")
+            #expect(try await client.execute(uri: otherKey, method: .get).status == .forbidden)
+            let expired = try #require(try await harness.backend.storage.downloadURL(key: key, expiresIn: -1))
+            let late = try await client.execute(uri: expired.absoluteString, method: .get)
+            #expect(late.status == .forbidden)
+            #expect(try errorCode(late) == "URL_EXPIRED")
         }
     }
 }
