@@ -20,8 +20,9 @@ swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" |
 # repeated once, saying so.
 tests_binary="$(swift build --show-bin-path)/whisperapiPackageTests.xctest"
 run_swift_tests() {
-  timeout -s KILL "${SWIFT_TEST_TIMEOUT:-600}" "$tests_binary" --testing-library swift-testing 2>&1 \
-    | tee "$logs/swift.log" | grep --line-buffered -E "✘|recorded an issue|Test run|Suite .* (passed|failed)"
+  NO_COLOR=1 timeout -s KILL "${SWIFT_TEST_TIMEOUT:-600}" "$tests_binary" --testing-library swift-testing 2>&1 \
+    | sed -u 's/\x1b\[[0-9;]*m//g' | tee "$logs/swift.log" \
+    | grep --line-buffered -E "✘|recorded an issue|Test run|Suite .* (passed|failed)"
   swift_status=${PIPESTATUS[0]}
 }
 unfinished_tests() {
