@@ -99,7 +99,7 @@ public struct JobOptions: Sendable, Equatable {
 
     /// Reads options written by any producer (Python, Node or this library).
     public init(json: String) {
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) else { return }
+        guard case .object(let object)? = JSONValue(parsing: json) else { return }
         priority = object["priority"]?.int ?? 0
         delay = object["delay"]?.int ?? 0
         attempts = object["attempts"]?.int ?? 0
@@ -132,19 +132,147 @@ public struct JobOptions: Sendable, Equatable {
 }
 
 /// Any JSON value, keeping booleans and numbers apart.
-enum JSONValue: Decodable, Equatable {
+enum JSONValue: Equatable {
     case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+    /// Parses JSON text; nil when it is not valid JSON. (Reading a job's options runs for every job a
+    /// worker takes; Codable's type probing and JSONSerialization's bridging were its costliest steps.)
+    init?(parsing text: String) {
+        var parser = JSONTextParser(bytes: Array(text.utf8))
+        guard let value = parser.value(), parser.atEnd() else { return nil }
+        self = value
     }
 
     var int: Int? { if case .number(let value) = self { Int(value) } else { nil } }
     var string: String? { if case .string(let value) = self { value } else { nil } }
+}
+
+/// A small strict JSON parser producing `JSONValue`.
+struct JSONTextParser {
+    let bytes: [UInt8]
+    var index = 0
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    mutating func skipSpace() {
+        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+    }
+
+    mutating func atEnd() -> Bool {
+        skipSpace()
+        return index == bytes.count
+    }
+
+    mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
+        let expected = Array(word.utf8)
+        guard index + expected.count <= bytes.count, Array(bytes[index..<index + expected.count]) == expected else { return nil }
+        index += expected.count
+        return value
+    }
+
+    mutating func value() -> JSONValue? {
+        skipSpace()
+        guard index < bytes.count else { return nil }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return object()
+        case UInt8(ascii: "["): return array()
+        case UInt8(ascii: "\""): return string().map(JSONValue.string)
+        case UInt8(ascii: "t"): return literal("true", .bool(true))
+        case UInt8(ascii: "f"): return literal("false", .bool(false))
+        case UInt8(ascii: "n"): return literal("null", .null)
+        default: return number()
+        }
+    }
+
+    mutating func object() -> JSONValue? {
+        index += 1
+        var members: [String: JSONValue] = [:]
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+            index += 1
+            guard let member = value() else { return nil }
+            members[key] = member
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            guard bytes[index] == UInt8(ascii: "}") else { return nil }
+            index += 1
+            return .object(members)
+        }
+    }
+
+    mutating func array() -> JSONValue? {
+        index += 1
+        var items: [JSONValue] = []
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+        while true {
+            guard let item = value() else { return nil }
+            items.append(item)
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            guard bytes[index] == UInt8(ascii: "]") else { return nil }
+            index += 1
+            return .array(items)
+        }
+    }
+
+    mutating func string() -> String? {
+        index += 1
+        var out: [UInt8] = []
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+            guard byte == UInt8(ascii: "\\") else { out.append(byte); continue }
+            guard index < bytes.count else { return nil }
+            let escaped = bytes[index]
+            index += 1
+            var scalar = Unicode.Scalar(escaped)
+            switch escaped {
+            case UInt8(ascii: "n"): scalar = "\n"
+            case UInt8(ascii: "t"): scalar = "\t"
+            case UInt8(ascii: "r"): scalar = "\r"
+            case UInt8(ascii: "b"): scalar = "\u{08}"
+            case UInt8(ascii: "f"): scalar = "\u{0C}"
+            case UInt8(ascii: "u"):
+                guard var code = hex4() else { return nil }
+                // A surrogate pair is two escapes.
+                if (0xD800..<0xDC00).contains(code), index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                   bytes[index + 1] == UInt8(ascii: "u")
+                {
+                    index += 2
+                    guard let low = hex4() else { return nil }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low &- 0xDC00)
+                }
+                scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+            default: break
+            }
+            out += Array(String(scalar).utf8)
+        }
+        return nil
+    }
+
+    mutating func hex4() -> UInt32? {
+        guard index + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else { return nil }
+        index += 4
+        return code
+    }
+
+    mutating func number() -> JSONValue? {
+        let start = index
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) || [0x2B, 0x2D, 0x2E, 0x45, 0x65].contains(bytes[index]) {
+            index += 1
+        }
+        guard index > start, let number = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { return nil }
+        return .number(number)
+    }
 }

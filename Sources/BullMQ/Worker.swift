@@ -37,6 +37,12 @@ public final class Worker: Sendable {
         /// Used for jobs whose own options say nothing.
         public var removeOnComplete: JobOptions.KeepJobs?
         public var removeOnFail: JobOptions.KeepJobs?
+        /// Runs each slot's own steps (fetching and finishing jobs) on one of the Redis client's event
+        /// loops, so a round trip to Redis wakes no other thread.
+        public var slotsOnEventLoops = true
+        /// Runs the processor on its slot's event loop too, as Python bullmq runs everything on one
+        /// asyncio thread. Only for processors that never block: a blocking one stalls that loop's Redis traffic.
+        public var processorOnEventLoop = false
 
         public init() {}
     }
@@ -83,8 +89,14 @@ public final class Worker: Sendable {
     public func run() async throws {
         try await client.preload(Scripts.all)
         await withTaskGroup(of: Void.self) { group in
+            let loops = client.eventLoops
             for slot in 0..<max(1, options.concurrency) {
-                group.addTask { await self.runSlot(slot) }
+                if options.slotsOnEventLoops, !loops.isEmpty {
+                    let executor = EventLoopExecutor(loops[slot % loops.count])
+                    group.addTask(executorPreference: executor) { await self.runSlot(slot, executor: executor) }
+                } else {
+                    group.addTask { await self.runSlot(slot, executor: nil) }
+                }
             }
             group.addTask { await self.watchMarker() }
             group.addTask { await self.renewLocks() }
@@ -134,7 +146,7 @@ public final class Worker: Sendable {
 
     // MARK: - Slots
 
-    func runSlot(_ slot: Int) async {
+    func runSlot(_ slot: Int, executor: EventLoopExecutor?) async {
         let (wakeups, waker) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         state.withLockedValue { $0.wakers[slot] = waker }
         var wakeIterator = wakeups.makeAsyncIterator()
@@ -144,7 +156,7 @@ public final class Worker: Sendable {
             do {
                 if next == nil { next = try await fetch() }
                 if let job = next {
-                    next = try await process(job)
+                    next = try await process(job, executor: executor)
                     failures = 0
                 } else {
                     state.withLockedValue { $0.idleSlots += 1 }
@@ -169,13 +181,14 @@ public final class Worker: Sendable {
     }
 
     /// Runs one job and records its outcome; returns the next job when one was fetched in the same call.
-    func process(_ active: ActiveJob) async throws -> ActiveJob? {
+    func process(_ active: ActiveJob, executor: EventLoopExecutor? = nil) async throws -> ActiveJob? {
         let job = active.job
         if let deferred = job.deferredFailure {
             return try await finish(active, outcome: .failure(UnrecoverableError(deferred)))
         }
         let processor = self.processor
-        let task = Task { try await processor(active) }
+        let preferred: (any TaskExecutor)? = options.processorOnEventLoop ? executor : nil
+        let task = Task(executorPreference: preferred ?? globalConcurrentExecutor) { try await processor(active) }
         state.withLockedValue { $0.running[job.id] = RunningJob(token: active.token, task: task) }
         let result = await task.result
         let (cancelled, releasing) = state.withLockedValue { state -> (Bool, Bool) in

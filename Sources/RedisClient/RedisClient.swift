@@ -23,11 +23,31 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
-        slots = (0..<max(1, poolSize)).map { _ in ConnectionSlot(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) }
+        // Slots take the group's loops in turn, so a task running on one of them finds a connection there.
+        let loops = Array(eventLoopGroup.makeIterator())
+        slots = (0..<max(1, poolSize)).map { index in
+            let loop = loops.isEmpty ? eventLoopGroup.next() : loops[index % loops.count]
+            return ConnectionSlot(configuration: configuration, eventLoop: loop, logger: logger)
+        }
+    }
+
+    /// The event loops the pool's connections live on.
+    public var eventLoops: [any EventLoop] {
+        var seen: [any EventLoop] = []
+        for slot in slots where !seen.contains(where: { $0 === slot.eventLoop }) { seen.append(slot.eventLoop) }
+        return seen
     }
 
     /// A pooled connection, opened or reopened as needed.
+    ///
+    /// On one of the group's event loops (an `EventLoopExecutor` task), a healthy connection on that
+    /// same loop is preferred, so the command needs no thread hop.
     public func connection() async throws -> RedisConnection {
+        if let current = MultiThreadedEventLoopGroup.currentEventLoop {
+            for slot in slots where slot.eventLoop === current {
+                if let open = slot.open.withLockedValue({ $0 }), open.isActive { return open }
+            }
+        }
         let index = next.withLockedValue { value -> Int in
             defer { value = (value + 1) % slots.count }
             return value
@@ -98,7 +118,8 @@ public final class RedisClient: Sendable {
 /// One pooled connection and its reconnect state.
 actor ConnectionSlot {
     let configuration: RedisConfiguration
-    let eventLoopGroup: any EventLoopGroup
+    /// The loop this slot's connection lives on.
+    nonisolated let eventLoop: any EventLoop
     let logger: Logger
     private var current: RedisConnection? {
         didSet { open.withLockedValue { $0 = current } }
@@ -109,9 +130,9 @@ actor ConnectionSlot {
     private var lastFailure: ContinuousClock.Instant?
     private var connecting: Task<RedisConnection, any Error>?
 
-    init(configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) {
         self.configuration = configuration
-        self.eventLoopGroup = eventLoopGroup
+        self.eventLoop = eventLoop
         self.logger = logger
     }
 
@@ -121,10 +142,10 @@ actor ConnectionSlot {
         let wait = RedisClient.reconnectDelay(afterFailures: failures)
         let since = lastFailure.map { ContinuousClock.now - $0 } ?? wait
         let configuration = configuration
-        let group = eventLoopGroup
+        let loop = eventLoop
         let task = Task<RedisConnection, any Error> {
             if since < wait { try await Task.sleep(for: wait - since) }
-            return try await RedisConnection.connect(configuration, eventLoopGroup: group)
+            return try await RedisConnection.connect(configuration, eventLoopGroup: loop)
         }
         connecting = task
         defer { connecting = nil }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
-import RedisClient
+import NIOPosix
+@testable import RedisClient
 import TestProcesses
 import Testing
 
@@ -69,6 +70,25 @@ struct RedisServerTests {
         // The command handler has left the closed channel's pipeline: the failed write must fail the reply.
         await #expect(throws: RedisConnectionError.self) { try await connection.send(["PING"]) }
         await #expect(throws: RedisConnectionError.self) { _ = try await connection.pipeline([["PING"], ["PING"]]) }
+    }
+
+    @Test func aTaskOnAnEventLoopGetsThePooledConnectionOnThatLoop() async throws {
+        let server = try PasswordedRedis.start(password: "pw")
+        defer { server.stop() }
+        _ = try await connect("redis://:pw@127.0.0.1:\(server.port)")
+        let client = RedisClient(configuration: try RedisConfiguration(url: "redis://:pw@127.0.0.1:\(server.port)"), poolSize: 4)
+        let loops = client.eventLoops
+        #expect(loops.count == min(4, MultiThreadedEventLoopGroup.singleton.makeIterator().map { $0 }.count))
+        for _ in 0..<4 { _ = try await client.send(["PING"]) } // opens every pooled connection
+        for loop in loops {
+            let same = try await Task(executorPreference: EventLoopExecutor(loop)) {
+                #expect(MultiThreadedEventLoopGroup.currentEventLoop === loop)
+                for _ in 0..<8 where try await client.connection().channel.eventLoop !== loop { return false }
+                return true
+            }.value
+            #expect(same, "every connection handed to a task on a loop lives on that loop")
+        }
+        await client.close()
     }
 
     @Test func scriptsReloadAfterTheCacheIsFlushedAndThePoolReconnects() async throws {
