@@ -28,7 +28,14 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
         }
     }
     let api = router.group("api/v1").add(middleware: AuthMiddleware(users: backend.users))
-    TranscriptionRoutes(backend: backend).register(on: api)
+    let transcriptions = TranscriptionRoutes(backend: backend)
+    transcriptions.register(on: api)
+    // OpenAI's routes answer errors in OpenAI's envelope (the inner middleware maps every error to an APIError first).
+    let openAI = router.group("v1")
+        .add(middleware: OpenAIErrorMiddleware())
+        .add(middleware: ErrorEnvelopeMiddleware())
+        .add(middleware: AuthMiddleware(users: backend.users))
+    OpenAIRoutes(backend: backend, transcriptions: transcriptions).register(on: openAI)
     return router
 }
 

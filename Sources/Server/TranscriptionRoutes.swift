@@ -20,6 +20,18 @@ struct TranscriptionRoutes {
     // MARK: - Submit
 
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let transcription = try await accept(request, context: context, maxFileBytes: backend.configuration.maxUploadBytes)
+        return JSONBody.success(
+            SubmittedDTO(transcriptionId: transcription.id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued),
+            status: .accepted)
+    }
+
+    /// Streams the upload to storage, records the transcription and queues its job with the caller's plan
+    /// priority. `adjust` may rewrite the form fields first (the OpenAI routes map their names).
+    func accept(
+        _ request: Request, context: AppRequestContext, maxFileBytes: Int64,
+        adjust: @Sendable ([String: String]) throws -> [String: String] = { $0 }
+    ) async throws -> Transcription {
         let identity = try context.requireIdentity()
         let id = UUID()
         let audioKey = StorageKeys.audio(user: identity.user.id, transcription: id)
@@ -27,8 +39,8 @@ struct TranscriptionRoutes {
         let upload: ReceivedUpload
         let options: SubmitOptions
         do {
-            upload = try await UploadReceiver(maxFileBytes: backend.configuration.maxUploadBytes).receive(request, into: writer)
-            options = try SubmitOptions(fields: upload.fields)
+            upload = try await UploadReceiver(maxFileBytes: maxFileBytes).receive(request, into: writer)
+            options = try SubmitOptions(fields: try adjust(upload.fields))
             try await writer.finish()
         } catch {
             await writer.abort()
@@ -52,8 +64,7 @@ struct TranscriptionRoutes {
             try? await backend.storage.delete(key: audioKey)
             throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
         }
-        return JSONBody.success(
-            SubmittedDTO(transcriptionId: id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued), status: .accepted)
+        return transcription
     }
 
     // MARK: - Read

@@ -61,7 +61,9 @@ struct UploadReceiver {
                     if state.isFile {
                         try await flushSniffBuffer(&state, upload: &upload, writer: writer)
                     } else if let name = state.name {
-                        upload.fields[name] = String(decoding: state.value, as: UTF8.self)
+                        // A repeated field (OpenAI's `timestamp_granularities[]`) keeps every value, comma-separated.
+                        let value = String(decoding: state.value, as: UTF8.self)
+                        upload.fields[name] = upload.fields[name].map { "\($0),\(value)" } ?? value
                     }
                 }
             }
@@ -112,7 +114,9 @@ struct UploadReceiver {
     }
 
     static func tooLarge(_ limit: Int64) -> APIError {
-        APIError(.contentTooLarge, "FILE_TOO_LARGE", "the file is larger than the \(limit / 1_048_576) MB limit")
+        APIError(
+            .contentTooLarge, "FILE_TOO_LARGE",
+            limit >= 1_048_576 ? "the file is larger than the \(limit / 1_048_576) MB limit" : "the file is larger than the \(limit) byte limit")
     }
 
     /// The boundary parameter of a multipart/form-data content type.

@@ -17,6 +17,8 @@ public struct ServiceConfiguration: Sendable {
     public var failedJobRetention: Duration
     /// Largest accepted upload in bytes.
     public var maxUploadBytes: Int64
+    /// The largest upload on the OpenAI-compatible routes (`OPENAI_MAX_FILE_SIZE`, OpenAI's 25 MB by default).
+    public var openAIMaxUploadBytes: Int64
     /// The longest one engine run may take before it is killed.
     public var jobTimeout: Duration
     /// The repository root holding the `engine/` package.
@@ -53,6 +55,7 @@ public struct ServiceConfiguration: Sendable {
         jobRetention = .seconds(double("JOB_RETENTION_HOURS", 24) * 3600)
         failedJobRetention = .seconds(double("FAILED_JOB_RETENTION_HOURS", 168) * 3600)
         maxUploadBytes = Int64(int("MAX_FILE_SIZE", 500 * 1024 * 1024))
+        openAIMaxUploadBytes = Int64(int("OPENAI_MAX_FILE_SIZE", 25 * 1024 * 1024))
         jobTimeout = .seconds(int("JOB_TIMEOUT_SECONDS", 3600))
         engineRoot = environment["ENGINE_ROOT"] ?? cwd
         pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"
