@@ -11,6 +11,7 @@ struct TranscriptionRoutes {
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("transcribe", use: submit)
         group.delete("transcribe/:id", use: cancel)
+        group.post("transcriptions/:id/retry", use: retry)
         group.get("status/:id", use: status)
         group.get("transcriptions", use: list)
         group.get("transcriptions/:id", use: read)
@@ -152,6 +153,26 @@ struct TranscriptionRoutes {
             status = current.status
         }
         return JSONBody.success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: cancelled, status: status))
+    }
+
+    // MARK: - Retry
+
+    /// Puts a FAILED transcription's job back in the queue, with its attempts counted afresh (the seed's retryFailedJob).
+    @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let row = try await owned(context)
+        guard row.status == .failed, let jobId = row.jobId else {
+            throw APIError(.conflict, "NOT_FAILED", "only a FAILED transcription can be retried; this one is \(row.status.rawValue)")
+        }
+        guard try await backend.queue.retryFailedJob(jobId) else {
+            throw APIError(.gone, "JOB_GONE", "the failed job is no longer in the queue; submit the audio again")
+        }
+        let updated = try await backend.transcriptions.update(id: row.id) { row in
+            row.status = .queued
+            row.progress = 0
+            row.errorMessage = nil
+            row.completedAt = nil
+        }
+        return JSONBody.success(SubmittedDTO(transcriptionId: row.id.lowercasedString, jobId: jobId, status: updated?.status ?? .queued))
     }
 }
 

@@ -200,6 +200,32 @@ import WhisperAPICore
     }
 
     @Test(arguments: DatabaseDriver.available)
+    func aFailedTranscriptionCanBeRetriedOnce(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
+            let id = try await submit(client, key: harness.freeKey)
+            let retryURI = "/api/v1/transcriptions/\(id)/retry"
+            let headers: HTTPFields = [.authorization: "Bearer \(harness.freeKey)"]
+            let early = try await client.execute(uri: retryURI, method: .post, headers: headers)
+            #expect(early.status == .conflict)
+            #expect(try errorCode(early) == "NOT_FAILED")
+            let leasing = harness.backend.leasing
+            let job = try #require(try await leasing.claimNextJob(lockDuration: .seconds(30)))
+            try await leasing.failJob(job, reason: "INVALID_AUDIO: broken", retryable: false)
+            try await waitFor { try dataField(try await client.get("/api/v1/status/\(id)", key: harness.freeKey))["status"] as? String == "FAILED" }
+            let other = try await client.execute(uri: retryURI, method: .post, headers: [.authorization: "Bearer \(harness.proKey)"])
+            #expect(other.status == .notFound, "another user's transcription")
+            let retried = try await client.execute(uri: retryURI, method: .post, headers: headers)
+            #expect(retried.status == .ok)
+            #expect(try dataField(retried)["status"] as? String == "QUEUED")
+            let status = try dataField(try await client.get("/api/v1/status/\(id)", key: harness.freeKey))
+            #expect(status["status"] as? String == "QUEUED")
+            #expect(status["errorMessage"] == nil || status["errorMessage"] is NSNull)
+            let again = try #require(try await leasing.claimNextJob(lockDuration: .seconds(30)))
+            #expect(again.id == job.id)
+        }
+    }
+
+    @Test(arguments: DatabaseDriver.available)
     func listingIsNewestFirstWithACursor(database: DatabaseDriver) async throws {
         try await APIHarness.run(database: database) { client, harness in
             var ids: [String] = []
