@@ -12,6 +12,7 @@ struct TranscriptionRoutes {
         group.post("transcribe", use: submit)
         group.delete("transcribe/:id", use: cancel)
         group.post("transcriptions/:id/retry", use: retry)
+        group.get("transcriptions/:id/events", use: events)
         group.get("status/:id", use: status)
         group.get("transcriptions", use: list)
         group.get("transcriptions/:id", use: read)
@@ -81,6 +82,10 @@ struct TranscriptionRoutes {
 
     @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
         JSONBody.success(StatusDTO(try await owned(context)))
+    }
+
+    @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
+        ProgressEvents(backend: backend).stream(try await owned(context), request: request)
     }
 
     @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -200,6 +200,11 @@ actor S3ObjectWriter: ObjectWriter {
         self.key = key
     }
 
+    /// Bytes held in memory now (never more than one part).
+    var bufferedBytes: Int { buffer.readableBytes }
+    /// Parts already sent.
+    var uploadedParts: Int { parts.count }
+
     func write(_ bytes: [UInt8]) async throws {
         buffer.writeBytes(bytes)
         size += Int64(bytes.count)

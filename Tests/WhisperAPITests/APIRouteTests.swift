@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Server
@@ -200,6 +201,52 @@ import WhisperAPICore
     }
 
     @Test(arguments: DatabaseDriver.available)
+    func progressStreamsAsServerSentEventsAndResumesAfterTheLastEventId(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
+            let id = try await submit(client, key: harness.freeKey)
+            let leasing = harness.backend.leasing
+            let storage = harness.backend.storage
+            let worker = Task {
+                try await Task.sleep(for: .milliseconds(400))
+                let job = try #require(try await leasing.claimNextJob(lockDuration: .seconds(30)))
+                for progress in [30, 60] {
+                    try await Task.sleep(for: .milliseconds(600))
+                    _ = try await leasing.updateJobProgress(job, progress: progress)
+                }
+                try await Task.sleep(for: .milliseconds(600))
+                let transcript = TranscriptResult(text: "Hi.", language: "en", duration: 1, model: "tiny.en", segments: [])
+                let key = StorageKeys.result(user: job.data.userId, transcription: job.data.transcriptionId)
+                try await storage.write(key: key, data: try JSONEncoder().encode(transcript))
+                _ = try await leasing.completeJob(job, result: TranscriptionJobResult(
+                    s3ResultUrl: key, durationSeconds: 1, completedAt: "2026-11-29T00:00:00Z", language: "en"))
+            }
+            let response = try await client.get("/api/v1/transcriptions/\(id)/events", key: harness.freeKey)
+            try await worker.value
+            #expect(response.headers[.contentType] == "text/event-stream")
+            let events = serverSentEvents(String(buffer: response.body))
+            #expect(events.first?.name == "queued")
+            #expect(events.last?.name == "completed")
+            #expect(events.last?.data.contains("/api/v1/transcriptions/\(id)/result") == true)
+            let progress = events.filter { $0.name == "progress" }.compactMap { event in
+                (try? JSONSerialization.jsonObject(with: Data(event.data.utf8)) as? [String: Any])?["progress"] as? Int
+            }
+            #expect(progress.contains(30) && progress.contains(60), "\(events)")
+            #expect(progress == progress.sorted(), "progress never goes back")
+            let ids = events.compactMap { Int($0.id) }
+            #expect(ids == ids.sorted() && Set(ids).count == ids.count)
+            // Reconnecting after the 30 % event: only newer events come.
+            let after = try #require(events.first { $0.data.contains("\"progress\":30") }?.id)
+            let resumed = try await client.execute(
+                uri: "/api/v1/transcriptions/\(id)/events", method: .get,
+                headers: [.authorization: "Bearer \(harness.freeKey)", HTTPField.Name("Last-Event-ID")!: after])
+            let again = serverSentEvents(String(buffer: resumed.body))
+            #expect(again.map(\.name) == ["completed"])
+            let other = try await client.get("/api/v1/transcriptions/\(id)/events", key: harness.proKey)
+            #expect(other.status == .notFound)
+        }
+    }
+
+    @Test(arguments: DatabaseDriver.available)
     func aFailedTranscriptionCanBeRetriedOnce(database: DatabaseDriver) async throws {
         try await APIHarness.run(database: database) { client, harness in
             let id = try await submit(client, key: harness.freeKey)
@@ -294,4 +341,17 @@ func waitFor(_ condition: () async throws -> Bool) async throws {
         try await Task.sleep(for: .milliseconds(50))
     }
     Issue.record("condition not met in time")
+}
+
+/// The events of a Server-Sent Events body.
+func serverSentEvents(_ body: String) -> [(id: String, name: String, data: String)] {
+    body.components(separatedBy: "\n\n").compactMap { block in
+        var id = "", name = "message", data = ""
+        for line in block.split(separator: "\n") {
+            if line.hasPrefix("id: ") { id = String(line.dropFirst(4)) }
+            if line.hasPrefix("event: ") { name = String(line.dropFirst(7)) }
+            if line.hasPrefix("data: ") { data = String(line.dropFirst(6)) }
+        }
+        return data.isEmpty ? nil : (id, name, data)
+    }
 }
