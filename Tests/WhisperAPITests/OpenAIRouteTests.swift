@@ -11,6 +11,16 @@ import WhisperAPICore
         try #require(try json(response)["error"] as? [String: Any])
     }
 
+    /// Posts an audio file with OpenAI's form fields.
+    func transcribe(_ client: any TestClientProtocol, key: String, audio: [UInt8] = wavBytes(), fields: [String: String]) async throws -> TestResponse {
+        var form = Multipart()
+        form.file(audio)
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) { form.field(name, value) }
+        var headers = form.headers
+        headers[.authorization] = "Bearer \(key)"
+        return try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers, body: form.body)
+    }
+
     @Test func modelsAreListedAndErrorsUseOpenAIsEnvelope() async throws {
         try await APIHarness.run(maxUploadBytes: 4096) { client, harness in
             let models = try json(try await client.get("/v1/models", key: harness.freeKey))
@@ -23,22 +33,11 @@ import WhisperAPICore
             #expect(try openAIError(anonymous)["code"] as? String == "unauthorized")
             #expect(try openAIError(anonymous)["type"] as? String == "invalid_request_error")
 
-            var badModel = Multipart()
-            badModel.file(wavBytes())
-            badModel.field("model", "gpt-4o-transcribe-xl")
-            var headers = badModel.headers
-            headers[.authorization] = "Bearer \(harness.freeKey)"
-            let rejected = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers, body: badModel.body)
+            let rejected = try await transcribe(client, key: harness.freeKey, fields: ["model": "gpt-4o-transcribe-xl"])
             #expect(rejected.status == .badRequest)
             #expect(try openAIError(rejected)["param"] as? String == "model")
             #expect(try openAIError(rejected)["code"] as? String == "invalid_model")
-            var streamed = Multipart()
-            streamed.file(wavBytes())
-            streamed.field("model", "whisper-1")
-            streamed.field("stream", "true")
-            var streamHeaders = streamed.headers
-            streamHeaders[.authorization] = "Bearer \(harness.freeKey)"
-            let unsupported = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: streamHeaders, body: streamed.body)
+            let unsupported = try await transcribe(client, key: harness.freeKey, fields: ["model": "whisper-1", "stream": "true"])
             #expect(unsupported.status == .badRequest)
             #expect(try openAIError(unsupported)["param"] as? String == "stream")
             #expect(harness.storedFiles().isEmpty, "a rejected request leaves no audio behind")
@@ -47,12 +46,8 @@ import WhisperAPICore
 
     @Test func theUploadLimitIsOpenAIsOwn() async throws {
         try await APIHarness.run { client, harness in
-            var form = Multipart()
-            form.file(wavBytes() + [UInt8](repeating: 0, count: 26 * 1024 * 1024))
-            form.field("model", "whisper-1")
-            var headers = form.headers
-            headers[.authorization] = "Bearer \(harness.freeKey)"
-            let response = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers, body: form.body)
+            let response = try await transcribe(
+                client, key: harness.freeKey, audio: wavBytes() + [UInt8](repeating: 0, count: 26 * 1024 * 1024), fields: ["model": "whisper-1"])
             #expect(response.status == .contentTooLarge)
             #expect(try openAIError(response)["code"] as? String == "file_too_large")
             #expect(try openAIError(response)["param"] as? String == "file")
