@@ -206,14 +206,16 @@ import WhisperAPICore
             let id = try await submit(client, key: harness.freeKey)
             let leasing = harness.backend.leasing
             let storage = harness.backend.storage
+            let transcriptions = harness.backend.transcriptions
             let worker = Task {
                 try await Task.sleep(for: .milliseconds(400))
                 let job = try #require(try await leasing.claimNextJob(lockDuration: .seconds(30)))
                 for progress in [30, 60] {
-                    try await Task.sleep(for: .milliseconds(600))
                     _ = try await leasing.updateJobProgress(job, progress: progress)
+                    // Each state stays long enough for the stream's polls to see it, however busy the machine.
+                    try await waitFor { try await transcriptions.find(id: UUID(uuidString: id)!, owner: nil)?.progress == progress }
+                    try await Task.sleep(for: .milliseconds(800))
                 }
-                try await Task.sleep(for: .milliseconds(600))
                 let transcript = TranscriptResult(text: "Hi.", language: "en", duration: 1, model: "tiny.en", segments: [])
                 let key = StorageKeys.result(user: job.data.userId, transcription: job.data.transcriptionId)
                 try await storage.write(key: key, data: try JSONEncoder().encode(transcript))
