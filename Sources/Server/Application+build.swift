@@ -27,6 +27,9 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
             try await signedDownload(request, storage: local)
         }
     }
+    router.get("openapi.json") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+    }
     let api = router.group("api/v1").add(middleware: AuthMiddleware(users: backend.users))
     let transcriptions = TranscriptionRoutes(backend: backend)
     transcriptions.register(on: api)

@@ -7,6 +7,32 @@ import Server
 import Testing
 import WhisperAPICore
 
+@Suite struct OpenAPIDocumentTests {
+    @Test func theDocumentDescribesEveryRouteAndNoOther() async throws {
+        try await APIHarness.run { client, harness in
+            let response = try await client.execute(uri: "/openapi.json", method: .get)
+            #expect(response.status == .ok)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+            #expect(document["openapi"] as? String == "3.1.0")
+            let paths = try #require(document["paths"] as? [String: [String: Any]])
+            let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
+            let served = Set(buildRouter(backend: harness.backend).routes.map { route in
+                // The router writes parameters as :id, OpenAPI as {id}.
+                let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                return "\(route.method) /" + path.joined(separator: "/")
+            })
+            #expect(served.count == 15 && served.contains("POST /v1/audio/transcriptions") && served.contains("GET /api/v1/transcriptions/{id}/result"), "\(served.sorted())")
+            #expect(documented == served, "only documented: \(documented.subtracting(served)); only served: \(served.subtracting(documented))")
+            // Every $ref points at something the document defines.
+            let text = String(buffer: response.body)
+            let components = try #require(document["components"] as? [String: [String: Any]])
+            for match in text.matches(of: /"\$ref": "#\/components\/(\w+)\/(\w+)"/) {
+                #expect(components[String(match.1)]?[String(match.2)] != nil, "\(match.0)")
+            }
+        }
+    }
+}
+
 @Suite(.serialized) struct AuthTests {
     @Test(arguments: DatabaseDriver.available)
     func missingMalformedUnknownAndRevokedKeysAre401(database: DatabaseDriver) async throws {

@@ -1,0 +1,129 @@
+/// The OpenAPI 3.1 description of every route, served at `GET /openapi.json`.
+///
+/// A test compares its paths and methods with the router's routes, so neither can change alone.
+enum OpenAPIDocument {
+    static let json = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {"title": "WhisperAPI", "version": "1.0.0",
+               "description": "Self-hostable speech-to-text: the seed's REST API, OpenAI-compatible audio routes and live progress."},
+      "security": [{"bearer": []}],
+      "paths": {
+        "/health": {"get": {"summary": "Liveness", "security": [],
+          "responses": {"200": {"description": "Up", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}}}}},
+        "/ready": {"get": {"summary": "Readiness: database and queue reachable", "security": [],
+          "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}},
+                        "503": {"$ref": "#/components/responses/Error"}}}},
+        "/openapi.json": {"get": {"summary": "This document", "security": [],
+          "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        "/api/v1/files": {"get": {"summary": "A stored object at a signed, expiring URL (local storage)", "security": [],
+          "parameters": [{"name": "key", "in": "query", "required": true, "schema": {"type": "string"}},
+                         {"name": "expires", "in": "query", "required": true, "schema": {"type": "string"}},
+                         {"name": "signature", "in": "query", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "The object", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}, "application/json": {"schema": {"type": "object"}}}},
+                        "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/transcribe": {"post": {"summary": "Upload audio; it becomes a queued job with the plan's priority",
+          "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/UploadForm"}}}},
+          "responses": {"202": {"description": "Queued", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmittedEnvelope"}}}},
+                        "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+                        "413": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"},
+                        "503": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/transcribe/{id}": {"delete": {"summary": "Cancel a queued or running transcription", "parameters": [{"$ref": "#/components/parameters/Id"}],
+          "responses": {"200": {"description": "Outcome", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CancelEnvelope"}}}},
+                        "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/status/{id}": {"get": {"summary": "Status and progress", "parameters": [{"$ref": "#/components/parameters/Id"}],
+          "responses": {"200": {"description": "Status", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StatusEnvelope"}}}},
+                        "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/transcriptions": {"get": {"summary": "Your transcriptions, newest first",
+          "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                         {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PageEnvelope"}}}},
+                        "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/transcriptions/{id}": {"get": {"summary": "One transcription", "parameters": [{"$ref": "#/components/parameters/Id"}],
+          "responses": {"200": {"description": "The transcription", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TranscriptionEnvelope"}}}},
+                        "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/transcriptions/{id}/result": {"get": {"summary": "The transcript in a format, or (redirect=1) the stored document at a short-lived URL",
+          "parameters": [{"$ref": "#/components/parameters/Id"},
+                         {"name": "format", "in": "query", "schema": {"$ref": "#/components/schemas/Format"}},
+                         {"name": "redirect", "in": "query", "schema": {"type": "string", "enum": ["1", "true"]}}],
+          "responses": {"200": {"description": "The transcript", "content": {"application/json": {"schema": {"type": "object"}}, "text/plain": {"schema": {"type": "string"}},
+                                                                         "application/x-subrip": {"schema": {"type": "string"}}, "text/vtt": {"schema": {"type": "string"}}}},
+                        "307": {"description": "Redirect to the stored result", "headers": {"Location": {"schema": {"type": "string"}}}},
+                        "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+                        "409": {"$ref": "#/components/responses/Error"}, "410": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/transcriptions/{id}/events": {"get": {"summary": "Server-Sent Events: queued, progress, completed | failed | cancelled",
+          "parameters": [{"$ref": "#/components/parameters/Id"}, {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                        "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/transcriptions/{id}/retry": {"post": {"summary": "Queue a FAILED transcription again", "parameters": [{"$ref": "#/components/parameters/Id"}],
+          "responses": {"200": {"description": "Queued again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmittedEnvelope"}}}},
+                        "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+                        "409": {"$ref": "#/components/responses/Error"}, "410": {"$ref": "#/components/responses/Error"}}}},
+        "/v1/models": {"get": {"summary": "Model names accepted (OpenAI)",
+          "responses": {"200": {"description": "Models", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelList"}}}},
+                        "401": {"$ref": "#/components/responses/OpenAIError"}}}},
+        "/v1/audio/transcriptions": {"post": {"summary": "Transcribe (OpenAI); waits for the job",
+          "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/OpenAIForm"}}}},
+          "responses": {"200": {"$ref": "#/components/responses/OpenAIResult"}, "400": {"$ref": "#/components/responses/OpenAIError"},
+                        "401": {"$ref": "#/components/responses/OpenAIError"}, "413": {"$ref": "#/components/responses/OpenAIError"},
+                        "415": {"$ref": "#/components/responses/OpenAIError"}, "500": {"$ref": "#/components/responses/OpenAIError"}}}},
+        "/v1/audio/translations": {"post": {"summary": "Translate to English (OpenAI); waits for the job",
+          "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/OpenAIForm"}}}},
+          "responses": {"200": {"$ref": "#/components/responses/OpenAIResult"}, "400": {"$ref": "#/components/responses/OpenAIError"},
+                        "401": {"$ref": "#/components/responses/OpenAIError"}, "413": {"$ref": "#/components/responses/OpenAIError"},
+                        "415": {"$ref": "#/components/responses/OpenAIError"}, "500": {"$ref": "#/components/responses/OpenAIError"}}}}
+      },
+      "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A WhisperAPI key (wapi_…)"}},
+        "parameters": {"Id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}},
+        "responses": {
+          "Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}},
+          "OpenAIError": {"description": "An error in OpenAI's shape", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}},
+          "OpenAIResult": {"description": "The transcript in the requested response_format",
+            "content": {"application/json": {"schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}},
+                        "text/plain": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}, "text/vtt": {"schema": {"type": "string"}}}}
+        },
+        "schemas": {
+          "Format": {"type": "string", "enum": ["json", "text", "srt", "vtt", "verbose_json"]},
+          "Status": {"type": "string", "enum": ["QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED"]},
+          "UploadForm": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"}, "model": {"type": "string", "enum": ["tiny.en", "base", "whisper-1"]},
+            "format": {"$ref": "#/components/schemas/Format"}, "language": {"type": "string"}, "prompt": {"type": "string"},
+            "task": {"type": "string", "enum": ["transcribe", "translate"]}, "word_timestamps": {"type": "string"}}},
+          "OpenAIForm": {"type": "object", "required": ["file", "model"], "properties": {
+            "file": {"type": "string", "format": "binary"}, "model": {"type": "string"}, "language": {"type": "string"}, "prompt": {"type": "string"},
+            "response_format": {"$ref": "#/components/schemas/Format"}, "temperature": {"type": "number"},
+            "timestamp_granularities[]": {"type": "array", "items": {"type": "string", "enum": ["word", "segment"]}}, "stream": {"type": "boolean"}}},
+          "ErrorEnvelope": {"type": "object", "required": ["success", "error"], "properties": {
+            "success": {"const": false},
+            "error": {"type": "object", "required": ["code", "message"], "properties": {
+              "code": {"type": "string"}, "message": {"type": "string"}, "allowed": {"type": "array", "items": {"type": "string"}}}}}},
+          "OpenAIError": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["message", "type", "code"], "properties": {
+            "message": {"type": "string"}, "type": {"type": "string"}, "param": {"type": ["string", "null"]}, "code": {"type": "string"}}}}},
+          "Submitted": {"type": "object", "required": ["transcriptionId", "jobId", "status"], "properties": {
+            "transcriptionId": {"type": "string"}, "jobId": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"}}},
+          "StatusBody": {"type": "object", "required": ["transcriptionId", "status", "progress", "createdAt"], "properties": {
+            "transcriptionId": {"type": "string"}, "jobId": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"},
+            "progress": {"type": "integer"}, "durationSeconds": {"type": "number"}, "errorMessage": {"type": "string"},
+            "createdAt": {"type": "string"}, "completedAt": {"type": "string"}, "resultUrl": {"type": "string"}}},
+          "Transcription": {"type": "object", "required": ["id", "status", "progress", "model", "format", "task", "fileSize", "createdAt", "updatedAt"], "properties": {
+            "id": {"type": "string"}, "status": {"$ref": "#/components/schemas/Status"}, "jobId": {"type": "string"}, "progress": {"type": "integer"},
+            "model": {"type": "string"}, "format": {"$ref": "#/components/schemas/Format"}, "language": {"type": "string"},
+            "task": {"type": "string"}, "originalFilename": {"type": "string"}, "fileSize": {"type": "integer"}, "durationSeconds": {"type": "number"},
+            "errorMessage": {"type": "string"}, "createdAt": {"type": "string"}, "updatedAt": {"type": "string"}, "completedAt": {"type": "string"},
+            "resultUrl": {"type": "string"}}},
+          "SubmittedEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/Submitted"}}},
+          "StatusEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/StatusBody"}}},
+          "TranscriptionEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/Transcription"}}},
+          "CancelEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["transcriptionId", "cancelled", "status"], "properties": {
+              "transcriptionId": {"type": "string"}, "cancelled": {"type": "boolean"}, "status": {"$ref": "#/components/schemas/Status"}}}}},
+          "PageEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Transcription"}}, "nextCursor": {"type": ["string", "null"]}}}}},
+          "ModelList": {"type": "object", "required": ["object", "data"], "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {
+            "type": "object", "required": ["id", "object"], "properties": {"id": {"type": "string"}, "object": {"const": "model"}, "created": {"type": "integer"}, "owned_by": {"type": "string"}}}}}}
+        }
+      }
+    }
+    """#
+}
