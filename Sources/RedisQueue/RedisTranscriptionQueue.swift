@@ -45,7 +45,6 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
         blocking = BlockingConnections(client: client)
     }
 
-
     static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

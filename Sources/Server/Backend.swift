@@ -42,7 +42,7 @@ public struct Backend: Sendable {
     }
 
     /// The migrations for a database: the embedded queue's tables exist in SQLite only.
-    public static func migrations(for kind: DatabaseHandle.Kind) -> [any Migration] {
+    static func migrations(for kind: DatabaseHandle.Kind) -> [any Migration] {
         kind == .sqlite ? PersistenceMigrations.all + [CreateQueueTables()] : PersistenceMigrations.all
     }
 

@@ -1,4 +1,3 @@
-import Engine
 import Foundation
 import Hummingbird
 import WhisperAPICore
@@ -55,13 +54,10 @@ struct OpenAIRoutes {
         let finished = try await waitForOutcome(row.id, owner: row.userId)
         switch finished.status {
         case .completed:
-            guard let key = finished.resultKey, let data = try await backend.storage.read(key: key),
-                  let result = try? JSONDecoder().decode(TranscriptResult.self, from: data)
-            else {
+            guard let response = try await transcriptions.renderedResult(finished, as: finished.format) else {
                 throw APIError(.internalServerError, "RESULT_MISSING", "the transcript could not be read")
             }
-            let rendered = ResultRenderer.render(result, as: finished.format)
-            return Response(status: .ok, headers: [.contentType: rendered.contentType], body: .init(byteBuffer: ByteBuffer(string: rendered.body)))
+            return response
         default:
             let reason = finished.errorMessage ?? "the transcription was \(finished.status.rawValue.lowercased())"
             let code = String(reason.prefix { $0 != ":" })

@@ -131,11 +131,17 @@ struct TranscriptionRoutes {
         {
             return Response(status: .temporaryRedirect, headers: [.location: url.absoluteString])
         }
-        guard let data = try await backend.storage.read(key: key),
-              let result = try? JSONDecoder().decode(TranscriptResult.self, from: data)
-        else {
+        guard let response = try await renderedResult(row, as: format) else {
             throw APIError(.gone, "RESULT_MISSING", "the result is no longer stored")
         }
+        return response
+    }
+
+    /// A completed row's stored transcript rendered in `format`; nil when it is gone or unreadable.
+    func renderedResult(_ row: Transcription, as format: ResultFormat) async throws -> Response? {
+        guard let key = row.resultKey, let data = try await backend.storage.read(key: key),
+              let result = try? JSONDecoder().decode(TranscriptResult.self, from: data)
+        else { return nil }
         let rendered = ResultRenderer.render(result, as: format)
         return Response(
             status: .ok, headers: [.contentType: rendered.contentType],

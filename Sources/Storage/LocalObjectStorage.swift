@@ -30,7 +30,7 @@ public struct LocalObjectStorage: ObjectStorage {
         guard FileManager.default.createFile(atPath: partial, contents: bytes, attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown)
         }
-        // Two processes creating it at once: the first rename wins and both read the winner's key.
+        // Two processes creating it at once: link() refuses to replace, so the first wins and both read its key.
         if link(partial, file.path) != 0 && errno != EEXIST { throw CocoaError(.fileWriteUnknown) }
         try? FileManager.default.removeItem(atPath: partial)
         guard let stored = FileManager.default.contents(atPath: file.path), stored.count == 32 else { throw CocoaError(.fileReadCorruptFile) }
@@ -38,8 +38,7 @@ public struct LocalObjectStorage: ObjectStorage {
     }
 
     func signature(key: String, expires: Int) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(key)\n\(expires)".utf8), using: SymmetricKey(data: signingKey))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Data("\(key)\n\(expires)".utf8), using: SymmetricKey(data: signingKey)).hexString
     }
 
     /// What a signed download URL's query says about itself.

@@ -139,16 +139,24 @@ public struct S3ObjectStorage: ObjectStorage {
         let region = configuration.region
         let location = region == "us-east-1" ? ""
             : "<CreateBucketConfiguration><LocationConstraint>\(region)</LocationConstraint></CreateBucketConfiguration>"
-        let created = try await send("PUT", key: "", body: ByteBuffer(string: location))
-        try Self.check(created.status, body: try await created.body.collect(upTo: 1024 * 1024))
+        _ = try await sendChecked("PUT", key: "", body: ByteBuffer(string: location))
     }
 
     // MARK: - Requests
 
     func put(key: String, query: [(String, String)] = [], body: ByteBuffer) async throws -> HTTPClientResponse {
-        let response = try await send("PUT", key: key, query: query, body: body)
-        try Self.check(response.status, body: try await response.body.collect(upTo: 1024 * 1024))
-        return response
+        try await sendChecked("PUT", key: key, query: query, body: body).response
+    }
+
+    /// Sends a request whose answer is small (a status and maybe an XML document) and throws the store's
+    /// error when it is not a success.
+    func sendChecked(
+        _ method: String, key: String, query: [(String, String)] = [], body: ByteBuffer? = nil
+    ) async throws -> (response: HTTPClientResponse, body: ByteBuffer) {
+        let response = try await send(method, key: key, query: query, body: body)
+        let answer = try await response.body.collect(upTo: 1024 * 1024)
+        try Self.check(response.status, body: answer)
+        return (response, answer)
     }
 
     /// Sends one signed request. Bodies are signed as UNSIGNED-PAYLOAD (TLS protects them on the way).
@@ -177,11 +185,15 @@ public struct S3ObjectStorage: ObjectStorage {
     static func check(_ status: HTTPResponseStatus, body: ByteBuffer) throws {
         guard !(200..<300).contains(Int(status.code)) else { return }
         let text = String(buffer: body)
-        func element(_ name: String) -> String? {
-            guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex) else { return nil }
-            return String(text[start.upperBound..<end.lowerBound])
-        }
-        throw S3Error(status: Int(status.code), code: element("Code") ?? "HTTP\(status.code)", message: element("Message") ?? status.reasonPhrase)
+        throw S3Error(
+            status: Int(status.code), code: element("Code", in: text) ?? "HTTP\(status.code)",
+            message: element("Message", in: text) ?? status.reasonPhrase)
+    }
+
+    /// The text of the first `<name>…</name>` in an S3 XML answer.
+    static func element(_ name: String, in text: String) -> String? {
+        guard let start = text.range(of: "<\(name)>"), let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex) else { return nil }
+        return String(text[start.upperBound..<end.lowerBound])
     }
 }
 
@@ -224,9 +236,7 @@ actor S3ObjectWriter: ObjectWriter {
         var xml = "<CompleteMultipartUpload>"
         for part in parts { xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(part.etag)</ETag></Part>" }
         xml += "</CompleteMultipartUpload>"
-        let response = try await storage.send("POST", key: key, query: [("uploadId", uploadId)], body: ByteBuffer(string: xml))
-        let body = try await response.body.collect(upTo: 1024 * 1024)
-        try S3ObjectStorage.check(response.status, body: body)
+        let (_, body) = try await storage.sendChecked("POST", key: key, query: [("uploadId", uploadId)], body: ByteBuffer(string: xml))
         // S3 may answer 200 with an error document when the completion fails late.
         if String(buffer: body).contains("<Error>") { try S3ObjectStorage.check(.internalServerError, body: body) }
         return size
@@ -250,14 +260,10 @@ actor S3ObjectWriter: ObjectWriter {
 
     private func currentUploadId() async throws -> String {
         if let uploadId { return uploadId }
-        let response = try await storage.send("POST", key: key, query: [("uploads", "")], body: ByteBuffer())
-        let body = try await response.body.collect(upTo: 1024 * 1024)
-        try S3ObjectStorage.check(response.status, body: body)
-        let text = String(buffer: body)
-        guard let start = text.range(of: "<UploadId>"), let end = text.range(of: "</UploadId>") else {
+        let (response, body) = try await storage.sendChecked("POST", key: key, query: [("uploads", "")], body: ByteBuffer())
+        guard let id = S3ObjectStorage.element("UploadId", in: String(buffer: body)) else {
             throw S3Error(status: Int(response.status.code), code: "NO_UPLOAD_ID", message: "CreateMultipartUpload answered without an UploadId")
         }
-        let id = String(text[start.upperBound..<end.lowerBound])
         uploadId = id
         return id
     }

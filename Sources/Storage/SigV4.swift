@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WhisperAPICore
 
 /// AWS Signature Version 4 for S3-compatible stores: the `Authorization` header of a request, and
 /// presigned URLs.
@@ -72,13 +73,13 @@ public struct SigV4Signer: Sendable {
     }
 
     func sign(canonicalRequest: String, stamp: String) -> String {
-        let hashed = Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))
+        let hashed = SHA256.hash(data: Data(canonicalRequest.utf8)).hexString
         let stringToSign = "AWS4-HMAC-SHA256\n\(stamp)\n\(scope(stamp))\n\(hashed)"
         var key = SymmetricKey(data: Data("AWS4\(secretAccessKey)".utf8))
         for part in [String(stamp.prefix(8)), region, service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        return HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key).hexString
     }
 
     /// Percent-encodes everything but RFC 3986's unreserved characters (and `/` when `keepSlash`).
@@ -123,9 +124,5 @@ public struct SigV4Signer: Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         return formatter.string(from: date)
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
     }
 }

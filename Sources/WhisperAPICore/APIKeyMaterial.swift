@@ -36,7 +36,7 @@ public enum APIKeyMaterial {
 
     /// The hex SHA-256 of a key.
     public static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(key.utf8)).hexString
     }
 
     /// Compares a presented key with a stored hash without leaking timing.
