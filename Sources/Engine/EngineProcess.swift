@@ -80,10 +80,10 @@ public actor EngineProcess {
     /// The running process id, if any.
     public var pid: Int32? { process?.processIdentifier }
 
-    /// Runs one request; `onProgress` receives 0–100 as segments finish.
+    /// Runs one request; `onProgress` receives 0–100 and the finished segment as each segment finishes.
     ///
     /// Cancelling the calling task kills the process at once; the next run starts a new one.
-    public func transcribe(_ request: EngineRequest, onProgress: @escaping @Sendable (Int) async -> Void) async throws -> TranscriptResult {
+    public func transcribe(_ request: EngineRequest, onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void) async throws -> TranscriptResult {
         try await startIfNeeded()
         let pidBox = runningPID
         // The iterator shares its buffer with the stored one, so a local copy reads the same lines.
@@ -102,7 +102,7 @@ public actor EngineProcess {
                 }
                 switch message.type {
                 case "progress":
-                    if let value = message.progress { await onProgress(value) }
+                    if let value = message.progress { await onProgress(value, message.segment) }
                 case "result":
                     guard let result = message.result else { throw EngineFailure(code: "ENGINE_ERROR", message: "empty result") }
                     return result
@@ -211,6 +211,7 @@ public actor EngineProcess {
 struct EngineMessage: Decodable {
     var type: String
     var progress: Int?
+    var segment: ProgressSegment?
     var result: TranscriptResult?
     var code: String?
     var message: String?

@@ -57,7 +57,21 @@ struct CreateCoreTables: AsyncMigration {
     }
 }
 
+/// Adds the running transcript of a job in progress (for clients that stream the text).
+struct AddPartialTranscript: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        // One column per statement: SQLite adds one at a time.
+        try await database.schema(TranscriptionModel.schema).field("partial_text", .string).update()
+        try await database.schema(TranscriptionModel.schema).field("partial_segments", .int, .required, .sql(.default(0))).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(TranscriptionModel.schema).deleteField("partial_segments").update()
+        try await database.schema(TranscriptionModel.schema).deleteField("partial_text").update()
+    }
+}
+
 /// The migrations of this target, in order.
 public enum PersistenceMigrations {
-    public static let all: [any Migration] = [CreateCoreTables()]
+    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript()]
 }

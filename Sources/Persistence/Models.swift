@@ -90,6 +90,8 @@ final class TranscriptionModel: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "updated_at") var updatedAt: Date
     @OptionalField(key: "completed_at") var completedAt: Date?
+    @OptionalField(key: "partial_text") var partialText: String?
+    @Field(key: "partial_segments") var partialSegments: Int
 
     init() {}
 
@@ -117,6 +119,8 @@ final class TranscriptionModel: Model, @unchecked Sendable {
         createdAt = t.createdAt
         updatedAt = t.updatedAt
         completedAt = t.completedAt
+        partialText = t.partialText
+        partialSegments = t.partialSegments
     }
 
     func toDTO() -> Transcription {
@@ -125,7 +129,8 @@ final class TranscriptionModel: Model, @unchecked Sendable {
             progress: progress, audioKey: audioKey, resultKey: resultKey, durationSeconds: durationSeconds,
             errorMessage: errorMessage, model: model, format: ResultFormat(rawValue: format) ?? .json, language: language,
             task: TranscriptionTask(rawValue: task) ?? .transcribe, prompt: prompt, originalFilename: originalFilename,
-            fileSize: fileSize, createdAt: createdAt, updatedAt: updatedAt, completedAt: completedAt
+            fileSize: fileSize, createdAt: createdAt, updatedAt: updatedAt, completedAt: completedAt,
+            partialText: partialText, partialSegments: partialSegments
         )
     }
 }

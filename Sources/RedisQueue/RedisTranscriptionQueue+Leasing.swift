@@ -52,9 +52,9 @@ extension RedisTranscriptionQueue {
         try await queue.extendLocks([(id: job.id, token: job.token)], duration: lockDuration).isEmpty
     }
 
-    public func updateJobProgress(_ job: LeasedJob, progress: Int) async throws -> Bool {
+    public func updateJobProgress(_ job: LeasedJob, progress: Int, segment: ProgressSegment?) async throws -> Bool {
         guard leased.withLock({ $0[job.id]?.token == job.token }) else { return false }
-        try await queue.updateProgress(job.id, progress: String(max(0, min(100, progress))))
+        try await queue.updateProgress(job.id, progress: ProgressSegment.progressJSON(max(0, min(100, progress)), segment: segment))
         return true
     }
 

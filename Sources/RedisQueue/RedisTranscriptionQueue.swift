@@ -78,18 +78,10 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
         }
         func date(_ ms: Int64?) -> Date? { ms.map { Date(timeIntervalSince1970: Double($0) / 1000) } }
         return JobStatus(
-            id: jobId, state: state, priority: job.priority, progress: Self.progress(job.progress) ?? 0,
+            id: jobId, state: state, priority: job.priority, progress: ProgressSegment.parseProgress(job.progress).progress ?? 0,
             attemptsMade: job.attemptsMade, failedReason: job.failedReason,
             returnValue: job.returnValue.flatMap { try? JSONDecoder().decode(TranscriptionJobResult.self, from: Data($0.utf8)) },
             data: data, createdAt: date(job.timestamp) ?? Date(), processedAt: date(job.processedOn), finishedAt: date(job.finishedOn))
-    }
-
-    /// Progress JSON as an integer: a number, or an object with a `progress` or `pct` number.
-    static func progress(_ json: String?) -> Int? {
-        guard let json, let value = try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed]) else { return nil }
-        if let number = value as? NSNumber { return number.intValue }
-        if let object = value as? [String: Any] { return ((object["progress"] ?? object["pct"]) as? NSNumber)?.intValue }
-        return nil
     }
 
     public func cancelJob(_ jobId: String) async throws -> Bool {
@@ -147,8 +139,9 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
         case "removed": kind = .cancelled
         default: kind = .other
         }
+        let reported = kind == .progress ? ProgressSegment.parseProgress(event.fields["data"]) : (progress: nil, segment: nil)
         return WhisperAPICore.QueueEvent(
-            cursor: event.id, jobId: jobId, kind: kind, progress: kind == .completed ? 100 : progress(event.fields["data"]),
+            cursor: event.id, jobId: jobId, kind: kind, progress: kind == .completed ? 100 : reported.progress, segment: reported.segment,
             returnValue: event.fields["returnvalue"].flatMap { try? JSONDecoder().decode(TranscriptionJobResult.self, from: Data($0.utf8)) },
             failedReason: event.fields["failedReason"], attemptsMade: event.fields["attemptsMade"].flatMap { Int($0) })
     }

@@ -54,3 +54,23 @@ public struct CreateQueueTables: AsyncMigration {
         try await sql.raw("DROP TABLE queue_jobs").run()
     }
 }
+
+/// Adds the segment a progress event carries (JSON), for clients that follow the text live.
+public struct AddQueueEventSegments: AsyncMigration {
+    public init() {}
+
+    public func prepare(on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.raw("ALTER TABLE queue_events ADD COLUMN segment TEXT").run()
+    }
+
+    public func revert(on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.raw("ALTER TABLE queue_events DROP COLUMN segment").run()
+    }
+}
+
+/// The embedded queue's migrations, in order.
+public enum QueueMigrations {
+    public static let all: [any Migration] = [CreateQueueTables(), AddQueueEventSegments()]
+}

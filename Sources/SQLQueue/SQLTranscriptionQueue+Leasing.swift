@@ -74,7 +74,7 @@ extension SQLTranscriptionQueue {
         }
     }
 
-    public func updateJobProgress(_ job: LeasedJob, progress: Int) async throws -> Bool {
+    public func updateJobProgress(_ job: LeasedJob, progress: Int, segment: ProgressSegment?) async throws -> Bool {
         let value = max(0, min(100, progress))
         let updated = try await transaction { sql -> Bool in
             let rows = try await sql.raw("""
@@ -82,7 +82,7 @@ extension SQLTranscriptionQueue {
                 WHERE job_id = \(bind: job.id) AND state = 'active' AND lock_token = \(bind: job.token) RETURNING job_id
                 """).all()
             guard !rows.isEmpty else { return false }
-            try await Self.appendEvent(sql, jobId: job.id, kind: .progress, progress: value)
+            try await Self.appendEvent(sql, jobId: job.id, kind: .progress, progress: value, segment: segment)
             return true
         }
         if updated { eventSignal.notify() }

@@ -45,12 +45,13 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
     }
 
     static func appendEvent(
-        _ sql: any SQLDatabase, jobId: String, kind: QueueEvent.Kind, progress: Int? = nil,
+        _ sql: any SQLDatabase, jobId: String, kind: QueueEvent.Kind, progress: Int? = nil, segment: ProgressSegment? = nil,
         returnValue: String? = nil, failedReason: String? = nil, attemptsMade: Int? = nil
     ) async throws {
+        let segmentJSON = try segment.map { try json($0) }
         try await sql.raw("""
-            INSERT INTO queue_events (job_id, kind, progress, return_value, failed_reason, attempts_made, created_at)
-            VALUES (\(bind: jobId), \(bind: kind.rawValue), \(bind: progress), \(bind: returnValue), \(bind: failedReason), \(bind: attemptsMade), \(bind: now()))
+            INSERT INTO queue_events (job_id, kind, progress, segment, return_value, failed_reason, attempts_made, created_at)
+            VALUES (\(bind: jobId), \(bind: kind.rawValue), \(bind: progress), \(bind: segmentJSON), \(bind: returnValue), \(bind: failedReason), \(bind: attemptsMade), \(bind: now()))
             """).run()
     }
 
@@ -202,6 +203,8 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
                 jobId: try row.decode(column: "job_id", as: String.self),
                 kind: QueueEvent.Kind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .progress,
                 progress: try row.decode(column: "progress", as: Int?.self),
+                segment: try row.decode(column: "segment", as: String?.self)
+                    .flatMap { try? Self.decoder.decode(ProgressSegment.self, from: Data($0.utf8)) },
                 returnValue: try row.decode(column: "return_value", as: String?.self)
                     .flatMap { try? Self.decoder.decode(TranscriptionJobResult.self, from: Data($0.utf8)) },
                 failedReason: try row.decode(column: "failed_reason", as: String?.self),

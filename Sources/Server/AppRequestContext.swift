@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import WhisperAPICore
 
 /// Who is calling: set by `AuthMiddleware` on protected routes.
@@ -12,10 +13,13 @@ public struct Identity: Sendable {
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
+    /// The client's connection: it closes when the client goes away.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         identity = nil
+        channel = source.channel
     }
 
     /// The caller; routes behind `AuthMiddleware` always have one.

@@ -43,7 +43,7 @@ public struct Backend: Sendable {
 
     /// The migrations for a database: the embedded queue's tables exist in SQLite only.
     static func migrations(for kind: DatabaseHandle.Kind) -> [any Migration] {
-        kind == .sqlite ? PersistenceMigrations.all + [CreateQueueTables()] : PersistenceMigrations.all
+        kind == .sqlite ? PersistenceMigrations.all + QueueMigrations.all : PersistenceMigrations.all
     }
 
     /// The queue the configuration names: Redis (BullMQ format) with `REDIS_URL`, else the embedded SQL queue.

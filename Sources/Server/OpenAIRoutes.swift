@@ -1,12 +1,14 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import WhisperAPICore
 
 /// OpenAI's audio API, so the official SDKs work unchanged: `POST /v1/audio/transcriptions`,
 /// `POST /v1/audio/translations` and `GET /v1/models`.
 ///
 /// A request becomes a normal queued job with the caller's plan priority; the response waits for it
-/// and answers in OpenAI's shapes and error envelope.
+/// and answers in OpenAI's shapes and error envelope, or with `stream=true` sends the text as it is
+/// transcribed. A client that goes away before the answer is complete cancels its job.
 struct OpenAIRoutes {
     let backend: Backend
     let transcriptions: TranscriptionRoutes
@@ -35,11 +37,11 @@ struct OpenAIRoutes {
     }
 
     func transcribe(_ request: Request, context: AppRequestContext, task: TranscriptionTask) async throws -> Response {
+        let streamed = Locked(false)
         let row = try await transcriptions.accept(request, context: context, maxFileBytes: backend.configuration.openAIMaxUploadBytes) { fields in
             var fields = fields
-            // Streamed answers (Server-Sent Events) are not built yet: say so rather than answer in another shape.
             if fields["stream"].map({ ["true", "1"].contains($0.lowercased()) }) == true {
-                throw APIError.badRequest("STREAM_UNSUPPORTED", "stream=true is not supported yet; omit it for the complete answer")
+                streamed.withLock { $0 = true }
             }
             if (fields["timestamp_granularities[]"] ?? fields["timestamp_granularities"])?.contains("word") == true {
                 fields["word_timestamps"] = "true"
@@ -51,21 +53,30 @@ struct OpenAIRoutes {
             }
             return fields
         }
-        let finished = try await waitForOutcome(row.id, owner: row.userId)
-        switch finished.status {
-        case .completed:
-            guard let response = try await transcriptions.renderedResult(finished, as: finished.format) else {
-                throw APIError(.internalServerError, "RESULT_MISSING", "the transcript could not be read")
+        let routes = transcriptions
+        let watch = DisconnectWatch(channel: context.channel) {
+            if let (cancelled, _) = try? await routes.cancelJob(of: row), cancelled {
+                context.logger.info("client went away; job cancelled", metadata: ["transcriptionId": "\(row.id.lowercasedString)"])
             }
-            return response
-        default:
-            let reason = finished.errorMessage ?? "the transcription was \(finished.status.rawValue.lowercased())"
-            let code = String(reason.prefix { $0 != ":" })
-            if ["INVALID_AUDIO", "UNSUPPORTED_TASK", "BAD_REQUEST"].contains(code) {
-                throw APIError.badRequest(code, reason)
-            }
-            throw APIError(.internalServerError, code.isEmpty ? "TRANSCRIPTION_FAILED" : code, reason)
         }
+        if streamed.withLock({ $0 }) { return streamText(row, watch: watch) }
+        let finished = try await waitForOutcome(row.id, owner: row.userId)
+        watch.finish()
+        guard finished.status == .completed else { throw Self.failure(finished) }
+        guard let response = try await transcriptions.renderedResult(finished, as: finished.format) else {
+            throw APIError(.internalServerError, "RESULT_MISSING", "the transcript could not be read")
+        }
+        return response
+    }
+
+    /// The error a request gets for a transcription that ended without a result.
+    static func failure(_ row: Transcription) -> APIError {
+        let reason = row.errorMessage ?? "the transcription was \(row.status.rawValue.lowercased())"
+        let code = String(reason.prefix { $0 != ":" })
+        if ["INVALID_AUDIO", "UNSUPPORTED_TASK", "BAD_REQUEST"].contains(code) {
+            return APIError.badRequest(code, reason)
+        }
+        return APIError(.internalServerError, code.isEmpty ? "TRANSCRIPTION_FAILED" : code, reason)
     }
 
     /// Polls the row (kept current by the status sync, on whichever worker the job runs) until it ends.
@@ -77,6 +88,109 @@ struct OpenAIRoutes {
         }
         throw APIError(.gatewayTimeout, "TIMEOUT", "the transcription did not finish in time")
     }
+
+    // MARK: - stream=true
+
+    struct TextDelta: Encodable {
+        let type = "transcript.text.delta"
+        let delta: String
+    }
+
+    struct TextDone: Encodable {
+        let type = "transcript.text.done"
+        let text: String
+    }
+
+    static func event(_ value: some Encodable) -> ByteBuffer {
+        let data = (try? JSONBody.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ByteBuffer(string: "data: \(data)\n\n")
+    }
+
+    /// Server-Sent Events as OpenAI sends them: `transcript.text.delta` for each transcribed segment (from
+    /// the row's running transcript, whichever worker and API server), then `transcript.text.done` with
+    /// the whole text; a failure ends the stream with OpenAI's error object.
+    func streamText(_ row: Transcription, watch: DisconnectWatch) -> Response {
+        let repository = backend.transcriptions
+        let routes = transcriptions
+        let deadline = ContinuousClock.now + backend.configuration.jobTimeout * 2
+        let body = ResponseBody { writer in
+            var sent = ""
+            var current = row
+            var quietSince = ContinuousClock.now
+            while true {
+                if let partial = current.partialText, partial.count > sent.count, partial.hasPrefix(sent) {
+                    try await writer.write(Self.event(TextDelta(delta: String(partial.dropFirst(sent.count)))))
+                    sent = partial
+                    quietSince = .now
+                } else if ContinuousClock.now - quietSince >= .seconds(15) {
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    quietSince = .now
+                }
+                if current.status.isTerminal || ContinuousClock.now > deadline { break }
+                try await Task.sleep(for: .milliseconds(100))
+                guard let next = try await repository.find(id: row.id, owner: row.userId) else { break }
+                current = next
+            }
+            if current.status == .completed, let result = try await routes.storedResult(current) {
+                watch.finish()
+                if result.text.count > sent.count, result.text.hasPrefix(sent) {
+                    try await writer.write(Self.event(TextDelta(delta: String(result.text.dropFirst(sent.count)))))
+                }
+                try await writer.write(Self.event(TextDone(text: result.text)))
+            } else {
+                let error = current.status.isTerminal
+                    ? Self.failure(current) : APIError(.gatewayTimeout, "TIMEOUT", "the transcription did not finish in time")
+                watch.finish()
+                try await writer.write(Self.event(OpenAIErrorMiddleware.body(for: error)))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: ProgressEvents.headers, body: body)
+    }
+}
+
+/// Calls `onDisconnect` once if the client goes away (closes its side of the connection, or the connection
+/// closes) before `finish()`: the answer it was waiting for is no longer wanted.
+final class DisconnectWatch: Sendable {
+    private let finished = Locked(false)
+    private let channel: any Channel
+    private let handler: InputClosedHandler
+
+    init(channel: any Channel, onDisconnect: @escaping @Sendable () async -> Void) {
+        let fire: @Sendable () -> Void = { [finished] in
+            let first = finished.withLock { done in
+                defer { done = true }
+                return !done
+            }
+            if first { Task { await onDisconnect() } }
+        }
+        self.channel = channel
+        handler = InputClosedHandler(onInputClosed: fire)
+        // First in the pipeline: the end of the client's input is seen however the handlers after it buffer.
+        channel.pipeline.addHandler(handler, position: .first).whenFailure { _ in }
+        channel.closeFuture.whenComplete { _ in fire() }
+    }
+
+    /// The answer is complete: a later close is a normal one.
+    func finish() {
+        finished.withLock { $0 = true }
+        channel.pipeline.removeHandler(handler, promise: nil)
+    }
+
+    /// Reports the end of the client's input and passes everything on unchanged.
+    final class InputClosedHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+        typealias InboundIn = Any
+        let onInputClosed: @Sendable () -> Void
+
+        init(onInputClosed: @escaping @Sendable () -> Void) {
+            self.onInputClosed = onInputClosed
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if let event = event as? ChannelEvent, event == .inputClosed { onInputClosed() }
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
 }
 
 /// Answers errors on the OpenAI routes in OpenAI's envelope: `{"error":{"message","type","param","code"}}`.
@@ -87,7 +201,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
     static let params = [
         "INVALID_MODEL": "model", "INVALID_FORMAT": "response_format", "INVALID_TASK": "model", "INVALID_LANGUAGE": "language",
         "INVALID_PROMPT": "prompt", "MISSING_FILE": "file", "EMPTY_FILE": "file", "FILE_TOO_LARGE": "file",
-        "UNSUPPORTED_MEDIA_TYPE": "file", "INVALID_AUDIO": "file", "STREAM_UNSUPPORTED": "stream",
+        "UNSUPPORTED_MEDIA_TYPE": "file", "INVALID_AUDIO": "file",
     ]
 
     struct Body: Encodable {
@@ -100,15 +214,19 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
         let error: Detail
     }
 
+    /// OpenAI's error object for one of our errors.
+    static func body(for error: APIError) -> Body {
+        var message = error.message
+        if let allowed = error.allowed { message += " (allowed: \(allowed.joined(separator: ", ")))" }
+        let type = error.status.code >= 500 ? "server_error" : "invalid_request_error"
+        return Body(error: .init(message: message, type: type, param: params[error.code], code: error.code.lowercased()))
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            var message = error.message
-            if let allowed = error.allowed { message += " (allowed: \(allowed.joined(separator: ", ")))" }
-            let type = error.status.code >= 500 ? "server_error" : "invalid_request_error"
-            let body = Body(error: .init(message: message, type: type, param: Self.params[error.code], code: error.code.lowercased()))
-            var response = JSONBody.response(error.status, body)
+            var response = JSONBody.response(error.status, Self.body(for: error))
             for field in error.headers { response.headers.append(field) }
             return response
         }

@@ -16,6 +16,11 @@ struct ProgressEvents {
     /// A comment line keeps idle connections open through proxies.
     var keepAliveInterval: Duration = .seconds(15)
 
+    /// The headers of every Server-Sent Events answer: never cached, never buffered by a proxy.
+    static let headers: HTTPFields = [
+        .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
+    ]
+
     static func eventId(_ row: Transcription) -> Int {
         let stage = switch row.status {
         case .queued: 0
@@ -65,9 +70,6 @@ struct ProgressEvents {
             }
             try await writer.finish(nil)
         }
-        return Response(
-            status: .ok,
-            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
-            body: body)
+        return Response(status: .ok, headers: Self.headers, body: body)
     }
 }

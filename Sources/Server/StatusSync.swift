@@ -88,16 +88,19 @@ public struct StatusSync: Service {
                 guard !t.status.isTerminal else { return }
                 t.status = .processing
                 t.progress = max(0, min(100, event.progress ?? t.progress))
+                if let segment = event.segment { t.appendPartial(segment) }
             case .waiting:
                 guard t.status != .completed && t.status != .cancelled else { return }
                 t.status = .queued
                 t.progress = 0
                 t.errorMessage = event.failedReason
+                t.clearPartial()
             case .completed:
                 guard t.status != .cancelled else { return }
                 t.status = .completed
                 t.progress = 100
                 t.errorMessage = nil
+                t.clearPartial()
                 if let result = event.returnValue {
                     t.resultKey = result.s3ResultUrl
                     t.durationSeconds = result.durationSeconds
@@ -110,9 +113,11 @@ public struct StatusSync: Service {
                 guard t.status != .cancelled && t.status != .completed else { return }
                 t.status = .failed
                 t.errorMessage = event.failedReason ?? "the job failed"
+                t.clearPartial()
             case .cancelled:
                 guard t.status != .completed else { return }
                 t.status = .cancelled
+                t.clearPartial()
             case .other:
                 return
             }

@@ -137,11 +137,15 @@ struct TranscriptionRoutes {
         return response
     }
 
+    /// A completed row's stored transcript; nil when it is gone or unreadable.
+    func storedResult(_ row: Transcription) async throws -> TranscriptResult? {
+        guard let key = row.resultKey, let data = try await backend.storage.read(key: key) else { return nil }
+        return try? JSONDecoder().decode(TranscriptResult.self, from: data)
+    }
+
     /// A completed row's stored transcript rendered in `format`; nil when it is gone or unreadable.
     func renderedResult(_ row: Transcription, as format: ResultFormat) async throws -> Response? {
-        guard let key = row.resultKey, let data = try await backend.storage.read(key: key),
-              let result = try? JSONDecoder().decode(TranscriptResult.self, from: data)
-        else { return nil }
+        guard let result = try await storedResult(row) else { return nil }
         let rendered = ResultRenderer.render(result, as: format)
         return Response(
             status: .ok, headers: [.contentType: rendered.contentType],
@@ -152,18 +156,20 @@ struct TranscriptionRoutes {
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
         let row = try await owned(context)
-        guard !row.status.isTerminal, let jobId = row.jobId else {
-            return JSONBody.success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: false, status: row.status))
-        }
-        let cancelled = try await backend.queue.cancelJob(jobId)
-        var status = row.status
-        if cancelled {
-            let updated = try await backend.transcriptions.update(id: row.id) { $0.status = .cancelled }
-            status = updated?.status ?? .cancelled
-        } else if let current = try await backend.transcriptions.find(id: row.id, owner: nil) {
-            status = current.status
-        }
+        let (cancelled, status) = try await cancelJob(of: row)
         return JSONBody.success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: cancelled, status: status))
+    }
+
+    /// Stops the row's job (removed from the queue, or its worker told to stop) and marks the row cancelled.
+    /// Returns whether it was cancelled and the status the row has now.
+    func cancelJob(of row: Transcription) async throws -> (cancelled: Bool, status: TranscriptionStatus) {
+        guard !row.status.isTerminal, let jobId = row.jobId else { return (false, row.status) }
+        let cancelled = try await backend.queue.cancelJob(jobId)
+        if cancelled {
+            let updated = try await backend.transcriptions.update(id: row.id) { $0.status = .cancelled; $0.clearPartial() }
+            return (true, updated?.status ?? .cancelled)
+        }
+        return (false, try await backend.transcriptions.find(id: row.id, owner: nil)?.status ?? row.status)
     }
 
     // MARK: - Retry
@@ -182,6 +188,7 @@ struct TranscriptionRoutes {
             row.progress = 0
             row.errorMessage = nil
             row.completedAt = nil
+            row.clearPartial()
         }
         return JSONBody.success(SubmittedDTO(transcriptionId: row.id.lowercasedString, jobId: jobId, status: updated?.status ?? .queued))
     }

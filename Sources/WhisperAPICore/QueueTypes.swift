@@ -98,21 +98,65 @@ public struct QueueEvent: Codable, Sendable, Equatable {
     public var jobId: String
     public var kind: Kind
     public var progress: Int?
+    /// With a progress event: the segment just transcribed.
+    public var segment: ProgressSegment?
     public var returnValue: TranscriptionJobResult?
     public var failedReason: String?
     public var attemptsMade: Int?
 
     public init(
-        cursor: String, jobId: String, kind: Kind, progress: Int? = nil, returnValue: TranscriptionJobResult? = nil,
-        failedReason: String? = nil, attemptsMade: Int? = nil
+        cursor: String, jobId: String, kind: Kind, progress: Int? = nil, segment: ProgressSegment? = nil,
+        returnValue: TranscriptionJobResult? = nil, failedReason: String? = nil, attemptsMade: Int? = nil
     ) {
         self.cursor = cursor
         self.jobId = jobId
         self.kind = kind
         self.progress = progress
+        self.segment = segment
         self.returnValue = returnValue
         self.failedReason = failedReason
         self.attemptsMade = attemptsMade
+    }
+}
+
+/// A segment of transcript a worker reports with its progress, so clients can follow the text as it is made.
+public struct ProgressSegment: Codable, Sendable, Equatable {
+    /// The segment's position in the transcript, from 0.
+    public var id: Int
+    public var text: String
+
+    public init(id: Int, text: String) {
+        self.id = id
+        self.text = text
+    }
+
+    /// The progress value workers store in the queue: `{"progress": n}`, with `"segment"` when there is one.
+    /// Readers also accept a bare number (what other BullMQ producers send).
+    public static func progressJSON(_ progress: Int, segment: ProgressSegment?) -> String {
+        struct Value: Encodable {
+            let progress: Int
+            let segment: ProgressSegment?
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(Value(progress: progress, segment: segment))) ?? Data("\(progress)".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Reads a stored progress value: a number, or an object with a `progress` (or `pct`) number and
+    /// an optional `segment`.
+    public static func parseProgress(_ json: String?) -> (progress: Int?, segment: ProgressSegment?) {
+        guard let json, let value = try? JSONSerialization.jsonObject(with: Data(json.utf8), options: [.fragmentsAllowed]) else {
+            return (nil, nil)
+        }
+        if let number = value as? NSNumber { return (number.intValue, nil) }
+        guard let object = value as? [String: Any] else { return (nil, nil) }
+        let progress = ((object["progress"] ?? object["pct"]) as? NSNumber)?.intValue
+        var segment: ProgressSegment?
+        if let item = object["segment"] as? [String: Any], let id = (item["id"] as? NSNumber)?.intValue, let text = item["text"] as? String {
+            segment = ProgressSegment(id: id, text: text)
+        }
+        return (progress, segment)
     }
 }
 

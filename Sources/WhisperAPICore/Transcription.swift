@@ -33,13 +33,18 @@ public struct Transcription: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var completedAt: Date?
+    /// The transcript so far while the job runs (segment texts joined by spaces); cleared when it ends.
+    public var partialText: String?
+    /// How many segments `partialText` holds.
+    public var partialSegments: Int
 
     public init(
         id: UUID = UUID(), userId: UUID, status: TranscriptionStatus = .queued, jobId: String? = nil,
         progress: Int = 0, audioKey: String, resultKey: String? = nil, durationSeconds: Double? = nil,
         errorMessage: String? = nil, model: String, format: ResultFormat, language: String? = nil,
         task: TranscriptionTask = .transcribe, prompt: String? = nil, originalFilename: String? = nil,
-        fileSize: Int64, createdAt: Date = Date(), updatedAt: Date = Date(), completedAt: Date? = nil
+        fileSize: Int64, createdAt: Date = Date(), updatedAt: Date = Date(), completedAt: Date? = nil,
+        partialText: String? = nil, partialSegments: Int = 0
     ) {
         self.id = id
         self.userId = userId
@@ -60,6 +65,24 @@ public struct Transcription: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.completedAt = completedAt
+        self.partialText = partialText
+        self.partialSegments = partialSegments
+    }
+
+    /// Appends a reported segment when it is the next one; a repeated or out-of-order report changes nothing.
+    public mutating func appendPartial(_ segment: ProgressSegment) {
+        guard segment.id == partialSegments else { return }
+        let text = segment.text.trimmingCharacters(in: .whitespaces)
+        if !text.isEmpty {
+            partialText = (partialText?.isEmpty ?? true) ? text : partialText! + " " + text
+        }
+        partialSegments += 1
+    }
+
+    /// Forgets the running transcript (the job starts again, or has ended).
+    public mutating func clearPartial() {
+        partialText = nil
+        partialSegments = 0
     }
 }
 

@@ -34,9 +34,9 @@ public protocol JobLeasing: Sendable {
     func waitForJobs(timeout: Duration) async
     /// Extends the lock; false when the lock was lost (job cancelled, or taken by another worker).
     func renewLock(_ job: LeasedJob, lockDuration: Duration) async throws -> Bool
-    /// Records progress 0–100; false when the lock was lost.
+    /// Records progress 0–100, with the segment just transcribed when there is one; false when the lock was lost.
     @discardableResult
-    func updateJobProgress(_ job: LeasedJob, progress: Int) async throws -> Bool
+    func updateJobProgress(_ job: LeasedJob, progress: Int, segment: ProgressSegment?) async throws -> Bool
     /// Marks the job completed; false when the lock was lost.
     @discardableResult
     func completeJob(_ job: LeasedJob, result: TranscriptionJobResult) async throws -> Bool
@@ -46,6 +46,14 @@ public protocol JobLeasing: Sendable {
     func releaseJob(_ job: LeasedJob) async throws
     /// A stream that yields the id of an in-process job the moment it is cancelled.
     func cancellations() -> AsyncStream<String>
+}
+
+extension JobLeasing {
+    /// Records progress 0–100 without a segment; false when the lock was lost.
+    @discardableResult
+    public func updateJobProgress(_ job: LeasedJob, progress: Int) async throws -> Bool {
+        try await updateJobProgress(job, progress: progress, segment: nil)
+    }
 }
 
 extension TranscriptionQueue {

@@ -107,12 +107,15 @@ public struct QueueWorker: Service {
         let leasing = self.leasing
         let lastProgress = Locked(-1)
         let work = Task {
-            try await processor.process(job, engine: engine) { value in
+            try await processor.process(job, engine: engine) { value, segment in
                 let changed = lastProgress.withLock { last -> Bool in
                     defer { last = max(last, value) }
                     return value > last
                 }
-                if changed { _ = try? await leasing.updateJobProgress(job, progress: value) }
+                // Every segment is reported (clients may follow the text); a bare number only when it grew.
+                if changed || segment != nil {
+                    _ = try? await leasing.updateJobProgress(job, progress: max(value, lastProgress.withLock { $0 }), segment: segment)
+                }
             }
         }
         active.add(job.id, task: work, reason: reason)

@@ -12,7 +12,7 @@ public struct TranscriptionProcessor: Sendable {
 
     /// Runs the job on `engine` and returns the value every worker returns.
     public func process(
-        _ job: LeasedJob, engine: EngineProcess, onProgress: @escaping @Sendable (Int) async -> Void
+        _ job: LeasedJob, engine: EngineProcess, onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void
     ) async throws -> TranscriptionJobResult {
         let data = job.data
         let audio: LocalObjectFile

@@ -82,7 +82,7 @@ func withQueue(
         defer { directory.cleanup() }
         let handle = try await DatabaseHandle.openSQLite(path: directory.path + "/queue.sqlite", logger: logger)
         do {
-            try await handle.migrate([CreateQueueTables()])
+            try await handle.migrate(QueueMigrations.all)
             let queue = SQLTranscriptionQueue(database: handle.database, retryPolicy: retry, maxStalledCount: maxStalledCount, logger: logger)
             try await body(queue)
             await queue.shutdown()

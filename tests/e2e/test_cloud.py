@@ -123,6 +123,15 @@ def test_two_servers_a_swift_and_a_python_worker_share_postgres_redis_and_s3(tmp
         python_id = submit(server_b, key, audio["wav"])
         assert server_a.wait_for(key, python_id, {"COMPLETED", "FAILED"}, timeout=240)["status"] == "COMPLETED"
         assert cloud.completed_jobs() == 2
+        # stream=true through the other server: the Python worker's segments arrive as they are made.
+        import openai
+
+        client = openai.OpenAI(api_key=key, base_url=server_b.base + "/v1", max_retries=0, timeout=300)
+        with open(audio["long"], "rb") as handle:
+            events = list(client.audio.transcriptions.create(model="whisper-1", file=handle, stream=True))
+        deltas = [event.delta for event in events if event.type == "transcript.text.delta"]
+        assert len(deltas) >= 3 and events[-1].type == "transcript.text.done", events
+        assert "".join(deltas) == events[-1].text and overlap(LONG, events[-1].text) >= 0.7
     finally:
         assert cloud.stop() == 0, cloud.log()[-2000:]
 

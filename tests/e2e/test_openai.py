@@ -73,3 +73,66 @@ def test_errors_raise_the_sdks_exception_types(client, server, audio):
             client.audio.transcriptions.create(model="whisper-1", file=handle)
     assert not_audio.value.status_code == 415 and not_audio.value.body["code"] == "unsupported_media_type"
     assert "whisper-1" in [model.id for model in client.models.list()]
+
+
+@pytest.fixture(scope="module")
+def long_mp3(audio, tmp_path_factory):
+    from tests.support import convert
+
+    return convert(audio["long"], tmp_path_factory.mktemp("long") / "long.mp3", "libmp3lame", "mp3")
+
+
+def test_stream_sends_the_text_as_segments_are_transcribed(client, long_mp3):
+    import time
+
+    from tests.e2e.conftest import LONG
+
+    deltas: list[tuple[float, str]] = []
+    done = None
+    with open(long_mp3, "rb") as handle:
+        stream = client.audio.transcriptions.create(model="whisper-1", file=handle, stream=True)
+        for event in stream:
+            if event.type == "transcript.text.delta":
+                deltas.append((time.monotonic(), event.delta))
+            elif event.type == "transcript.text.done":
+                done = (time.monotonic(), event.text)
+    assert done is not None, deltas
+    assert len(deltas) >= 3, deltas
+    assert "".join(delta for _, delta in deltas) == done[1]
+    assert overlap(LONG, done[1]) >= 0.8, done[1]
+    # The first words arrive while the rest is still being transcribed, not all at the end.
+    assert done[0] - deltas[0][0] >= 0.3, (deltas[0][0], done[0])
+
+
+def test_a_client_that_goes_away_cancels_its_job(server, long_mp3):
+    import socket
+    import time
+
+    body = long_mp3.read_bytes()
+    boundary = "whisperapi-test-boundary"
+    form = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="long.mp3"\r\n'
+        "Content-Type: audio/mpeg\r\n\r\n"
+    ).encode() + body + f"\r\n--{boundary}--\r\n".encode()
+    head = (
+        "POST /v1/audio/transcriptions HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nAuthorization: Bearer {server.bootstrap_key}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(form)}\r\n\r\n"
+    ).encode()
+    connection = socket.create_connection(("127.0.0.1", server.port))
+    connection.sendall(head + form)
+
+    def newest() -> dict:
+        items = server.get(server.bootstrap_key, "/api/v1/transcriptions?limit=1").json()["data"]["items"]
+        return items[0] if items else {}
+
+    deadline = time.monotonic() + 120
+    while newest().get("status") != "PROCESSING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert newest().get("status") == "PROCESSING"
+    connection.close()
+    deadline = time.monotonic() + 30
+    while newest().get("status") != "CANCELLED" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert newest()["status"] == "CANCELLED", newest()

@@ -120,12 +120,11 @@ class Transcriber:
                 if "404" in str(error) or "NoSuchKey" in str(error):
                     raise Exception("AUDIO_NOT_FOUND: the uploaded audio is no longer in storage") from None
                 raise
-            last = {"value": -1}
-
-            def on_progress(value: int, _segment: dict[str, Any]) -> None:
-                if value != last["value"]:
-                    last["value"] = value
-                    asyncio.run_coroutine_threadsafe(job.updateProgress(value), loop)
+            def on_progress(value: int, segment: dict[str, Any]) -> None:
+                # The same progress value the Swift workers store: the number and the segment just
+                # transcribed, so clients can follow the text (stream=true, any API server).
+                reported = {"progress": value, "segment": {"id": segment["id"], "text": segment["text"]}}
+                asyncio.run_coroutine_threadsafe(job.updateProgress(reported), loop)
 
             request = {
                 "audio": audio,
