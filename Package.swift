@@ -115,11 +115,25 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Webhooks: signing, the target policy, and the sender that drains the webhook queue.
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "WhisperAPICore", "Persistence",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The Hummingbird application: routes, auth, upload, status sync.
         .target(
             name: "Server",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "Worker",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "Worker", "Webhooks",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -161,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "WhisperAPITests",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "TestProcesses",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Webhooks", "TestProcesses",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

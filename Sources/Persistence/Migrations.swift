@@ -1,4 +1,5 @@
 import FluentKit
+import WhisperAPICore
 
 /// Creates users, api_keys, transcriptions and sync_cursors.
 struct CreateCoreTables: AsyncMigration {
@@ -71,7 +72,50 @@ struct AddPartialTranscript: AsyncMigration {
     }
 }
 
+/// Adds webhooks: each key's signing secret and default URL, each transcription's key and URL, and the
+/// record of delivery attempts. Keys made before get a secret here.
+struct AddWebhooks: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        // One column per statement: SQLite adds one at a time.
+        for (schema, field, type) in [
+            (APIKeyModel.schema, "webhook_secret", DatabaseSchema.DataType.string), (APIKeyModel.schema, "webhook_url", .string),
+            (TranscriptionModel.schema, "api_key_id", .uuid), (TranscriptionModel.schema, "webhook_url", .string),
+        ] {
+            try await database.schema(schema).field(.definition(name: .key(.string(field)), dataType: type, constraints: [])).update()
+        }
+        try await database.schema(TranscriptionModel.schema).field("retry_count", .int, .required, .sql(.default(0))).update()
+        for key in try await APIKeyModel.query(on: database).all() where key.webhookSecret == nil {
+            key.webhookSecret = APIKeyMaterial.generateWebhookSecret()
+            try await key.update(on: database)
+        }
+        try await database.schema(WebhookAttemptModel.schema)
+            .id()
+            .field("delivery_id", .string, .required)
+            .field("transcription_id", .uuid, .required, .references(TranscriptionModel.schema, .id, onDelete: .cascade))
+            .field("event", .string, .required)
+            .field("url", .string, .required)
+            .field("attempt", .int, .required)
+            .field("status_code", .int)
+            .field("error", .string)
+            .field("succeeded", .bool, .required)
+            .field("will_retry", .bool, .required)
+            .field("duration_ms", .int, .required)
+            .field("created_at", .datetime, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(WebhookAttemptModel.schema).delete()
+        for (schema, field) in [
+            (APIKeyModel.schema, "webhook_secret"), (APIKeyModel.schema, "webhook_url"),
+            (TranscriptionModel.schema, "api_key_id"), (TranscriptionModel.schema, "webhook_url"), (TranscriptionModel.schema, "retry_count"),
+        ] {
+            try await database.schema(schema).deleteField(.key(.string(field))).update()
+        }
+    }
+}
+
 /// The migrations of this target, in order.
 public enum PersistenceMigrations {
-    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript()]
+    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks()]
 }

@@ -43,6 +43,8 @@ final class APIKeyModel: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
     @OptionalField(key: "last_used_at") var lastUsedAt: Date?
     @OptionalField(key: "revoked_at") var revokedAt: Date?
+    @OptionalField(key: "webhook_secret") var webhookSecret: String?
+    @OptionalField(key: "webhook_url") var webhookURL: String?
 
     init() {}
 
@@ -55,12 +57,14 @@ final class APIKeyModel: Model, @unchecked Sendable {
         createdAt = record.createdAt
         lastUsedAt = record.lastUsedAt
         revokedAt = record.revokedAt
+        webhookSecret = record.webhookSecret
+        webhookURL = record.webhookURL
     }
 
     func toDTO() -> APIKeyRecord {
         APIKeyRecord(
             id: id ?? UUID(), userId: userId, name: name, prefix: prefix, hash: keyHash,
-            createdAt: createdAt, lastUsedAt: lastUsedAt, revokedAt: revokedAt
+            createdAt: createdAt, lastUsedAt: lastUsedAt, revokedAt: revokedAt, webhookSecret: webhookSecret, webhookURL: webhookURL
         )
     }
 }
@@ -92,6 +96,9 @@ final class TranscriptionModel: Model, @unchecked Sendable {
     @OptionalField(key: "completed_at") var completedAt: Date?
     @OptionalField(key: "partial_text") var partialText: String?
     @Field(key: "partial_segments") var partialSegments: Int
+    @OptionalField(key: "api_key_id") var apiKeyId: UUID?
+    @OptionalField(key: "webhook_url") var webhookURL: String?
+    @Field(key: "retry_count") var retryCount: Int
 
     init() {}
 
@@ -121,6 +128,9 @@ final class TranscriptionModel: Model, @unchecked Sendable {
         completedAt = t.completedAt
         partialText = t.partialText
         partialSegments = t.partialSegments
+        apiKeyId = t.apiKeyId
+        webhookURL = t.webhookURL
+        retryCount = t.retryCount
     }
 
     func toDTO() -> Transcription {
@@ -130,7 +140,8 @@ final class TranscriptionModel: Model, @unchecked Sendable {
             errorMessage: errorMessage, model: model, format: ResultFormat(rawValue: format) ?? .json, language: language,
             task: TranscriptionTask(rawValue: task) ?? .transcribe, prompt: prompt, originalFilename: originalFilename,
             fileSize: fileSize, createdAt: createdAt, updatedAt: updatedAt, completedAt: completedAt,
-            partialText: partialText, partialSegments: partialSegments
+            partialText: partialText, partialSegments: partialSegments, apiKeyId: apiKeyId, webhookURL: webhookURL,
+            retryCount: retryCount
         )
     }
 }
@@ -151,5 +162,49 @@ final class SyncCursorModel: Model, @unchecked Sendable {
         id = name
         self.position = position
         updatedAt = Date()
+    }
+}
+
+// MARK: - Webhook attempts
+
+/// A row of `webhook_attempts`: one try to deliver one webhook.
+final class WebhookAttemptModel: Model, @unchecked Sendable {
+    static let schema = "webhook_attempts"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "delivery_id") var deliveryId: String
+    @Field(key: "transcription_id") var transcriptionId: UUID
+    @Field(key: "event") var event: String
+    @Field(key: "url") var url: String
+    @Field(key: "attempt") var attempt: Int
+    @OptionalField(key: "status_code") var statusCode: Int?
+    @OptionalField(key: "error") var error: String?
+    @Field(key: "succeeded") var succeeded: Bool
+    @Field(key: "will_retry") var willRetry: Bool
+    @Field(key: "duration_ms") var durationMs: Int
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+
+    init(_ a: WebhookAttempt) {
+        id = a.id
+        deliveryId = a.deliveryId
+        transcriptionId = a.transcriptionId
+        event = a.event.rawValue
+        url = a.url
+        attempt = a.attempt
+        statusCode = a.statusCode
+        error = a.error
+        succeeded = a.succeeded
+        willRetry = a.willRetry
+        durationMs = a.durationMs
+        createdAt = a.createdAt
+    }
+
+    func toDTO() -> WebhookAttempt {
+        WebhookAttempt(
+            id: id ?? UUID(), deliveryId: deliveryId, transcriptionId: transcriptionId, event: WebhookEvent(rawValue: event) ?? .failed,
+            url: url, attempt: attempt, statusCode: statusCode, error: error, succeeded: succeeded, willRetry: willRetry,
+            durationMs: durationMs, createdAt: createdAt)
     }
 }

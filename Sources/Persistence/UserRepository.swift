@@ -66,3 +66,20 @@ public struct UserRepository: Sendable {
         try await APIKeyModel.query(on: database).filter(\.$id == id).set(\.$lastUsedAt, to: date).update()
     }
 }
+
+extension UserRepository {
+    /// The key with this id, revoked or not.
+    public func key(id: UUID) async throws -> APIKeyRecord? {
+        try await APIKeyModel.find(id, on: database)?.toDTO()
+    }
+
+    /// Sets (or with nil clears) a key's default webhook URL.
+    public func setWebhookURL(keyId: UUID, _ url: String?) async throws {
+        try await APIKeyModel.query(on: database).filter(\.$id == keyId).set(\.$webhookURL, to: url).update()
+    }
+
+    /// Replaces a key's webhook signing secret.
+    public func setWebhookSecret(keyId: UUID, _ secret: String) async throws {
+        try await APIKeyModel.query(on: database).filter(\.$id == keyId).set(\.$webhookSecret, to: secret).update()
+    }
+}

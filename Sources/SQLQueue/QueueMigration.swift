@@ -70,7 +70,35 @@ public struct AddQueueEventSegments: AsyncMigration {
     }
 }
 
+/// Creates the embedded webhook queue's table.
+public struct CreateWebhookJobs: AsyncMigration {
+    public init() {}
+
+    public func prepare(on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.raw("""
+            CREATE TABLE webhook_jobs (
+                job_id TEXT PRIMARY KEY,
+                data TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts_made INTEGER NOT NULL,
+                available_at BIGINT NOT NULL,
+                lock_token TEXT,
+                lock_expires_at BIGINT,
+                created_at BIGINT NOT NULL,
+                finished_at BIGINT
+            )
+            """).run()
+        try await sql.raw("CREATE INDEX webhook_jobs_due ON webhook_jobs (state, available_at)").run()
+    }
+
+    public func revert(on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.raw("DROP TABLE webhook_jobs").run()
+    }
+}
+
 /// The embedded queue's migrations, in order.
 public enum QueueMigrations {
-    public static let all: [any Migration] = [CreateQueueTables(), AddQueueEventSegments()]
+    public static let all: [any Migration] = [CreateQueueTables(), AddQueueEventSegments(), CreateWebhookJobs()]
 }

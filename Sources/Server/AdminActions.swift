@@ -24,7 +24,8 @@ public struct AdminActions: Sendable {
         return try await backend.users.create(User(email: email, plan: plan, isAdmin: isAdmin))
     }
 
-    /// Creates a key for the user with this email; the plaintext is returned once and never stored.
+    /// Creates a key for the user with this email; the plaintext is returned once and never stored. The record
+    /// holds the key's webhook signing secret, also to be shown once.
     public func createKey(email: String, name: String?) async throws -> (key: String, record: APIKeyRecord) {
         guard let user = try await backend.users.find(email: email.lowercased()) else {
             throw Refusal(description: "no user with email \(email)")
@@ -34,7 +35,8 @@ public struct AdminActions: Sendable {
 
     func createKey(for user: User, name: String?) async throws -> (key: String, record: APIKeyRecord) {
         let generated = APIKeyMaterial.generate()
-        let record = APIKeyRecord(userId: user.id, name: name, prefix: generated.prefix, hash: generated.hash)
+        let record = APIKeyRecord(
+            userId: user.id, name: name, prefix: generated.prefix, hash: generated.hash, webhookSecret: APIKeyMaterial.generateWebhookSecret())
         try await backend.users.addKey(record)
         return (generated.plaintext, record)
     }

@@ -7,6 +7,8 @@ import WhisperAPICore
 public struct Identity: Sendable {
     public let user: User
     public let keyId: UUID
+    /// Where the key's transcriptions report when a submit names no webhook URL.
+    public var defaultWebhookURL: String?
 }
 
 /// The request context: only request-scoped data, such as the caller's identity.

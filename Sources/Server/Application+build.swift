@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import Storage
+import Webhooks
 import Worker
 import WhisperAPICore
 
@@ -33,6 +34,7 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     let api = router.group("api/v1").add(middleware: AuthMiddleware(users: backend.users))
     let transcriptions = TranscriptionRoutes(backend: backend)
     transcriptions.register(on: api)
+    WebhookRoutes(backend: backend, transcriptions: transcriptions).register(on: api)
     // OpenAI's routes answer errors in OpenAI's envelope (the inner middleware maps every error to an APIError first).
     let openAI = router.group("v1")
         .add(middleware: OpenAIErrorMiddleware())
@@ -69,6 +71,10 @@ public func buildApplication(backend: Backend, workers: Int, logger: Logger) -> 
         BackendLifetime(backend: backend),
         StatusSync(backend: backend, logger: logger),
         RetentionCleanup(backend: backend, logger: logger),
+        WebhookDispatcher(
+            queue: backend.webhooks, users: backend.users, attempts: backend.webhookAttempts,
+            targets: WebhookTargetPolicy(allowPrivate: configuration.webhookAllowPrivate), retry: configuration.webhookRetry,
+            timeout: configuration.webhookTimeout, logger: logger),
     ]
     if workers > 0 {
         services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, logger: logger))

@@ -24,7 +24,7 @@ struct AuthMiddleware: RouterMiddleware {
             try? await users.touchKey(id: record.id)
         }
         var context = context
-        context.identity = Identity(user: user, keyId: record.id)
+        context.identity = Identity(user: user, keyId: record.id, defaultWebhookURL: record.webhookURL)
         return try await next(request, context)
     }
 }

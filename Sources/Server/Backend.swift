@@ -5,6 +5,7 @@ import Persistence
 import RedisQueue
 import SQLQueue
 import Storage
+import Webhooks
 import WhisperAPICore
 
 /// The backends chosen by configuration: database, queue and object storage.
@@ -19,6 +20,9 @@ public struct Backend: Sendable {
     public let users: UserRepository
     public let transcriptions: TranscriptionRepository
     public let cursors: SyncCursorRepository
+    /// Webhooks waiting to be sent (in Redis with `REDIS_URL`, else in the database).
+    public let webhooks: any WebhookQueue
+    public let webhookAttempts: WebhookAttemptRepository
 
     /// Opens the backends and applies pending migrations.
     public static func open(_ configuration: ServiceConfiguration, logger: Logger) async throws -> Backend {
@@ -34,7 +38,8 @@ public struct Backend: Sendable {
             return Backend(
                 configuration: configuration, database: database, queue: queue, leasing: leasing, storage: storage,
                 users: UserRepository(database: db), transcriptions: TranscriptionRepository(database: db),
-                cursors: SyncCursorRepository(database: db))
+                cursors: SyncCursorRepository(database: db), webhooks: try openWebhookQueue(configuration, database: database, logger: logger),
+                webhookAttempts: WebhookAttemptRepository(database: db))
         } catch {
             await database.shutdown()
             throw error
@@ -62,6 +67,14 @@ public struct Backend: Sendable {
         return (queue, queue)
     }
 
+    /// The webhook queue beside the transcription queue: BullMQ queue `webhooks` in Redis, else the database's table.
+    static func openWebhookQueue(_ configuration: ServiceConfiguration, database: DatabaseHandle, logger: Logger) throws -> any WebhookQueue {
+        if let url = configuration.redisURL {
+            return try RedisWebhookQueue(url: url, prefix: configuration.queuePrefix, policy: configuration.webhookRetry, logger: logger)
+        }
+        return SQLWebhookQueue(database: database.database, policy: configuration.webhookRetry, logger: logger)
+    }
+
     /// The object storage the configuration names: an S3-compatible bucket with `S3_BUCKET`, else files under DATA_DIR.
     static func openStorage(_ configuration: ServiceConfiguration) throws -> any ObjectStorage {
         if let s3 = try S3Configuration(environment: configuration.environment) {
@@ -72,6 +85,7 @@ public struct Backend: Sendable {
 
     /// Stops the queue and closes the database.
     public func close() async {
+        await webhooks.close()
         await queue.shutdown()
         await database.shutdown()
     }

@@ -6,7 +6,7 @@ enum OpenAPIDocument {
     {
       "openapi": "3.1.0",
       "info": {"title": "WhisperAPI", "version": "1.0.0",
-               "description": "Self-hostable speech-to-text: the seed's REST API, OpenAI-compatible audio routes and live progress."},
+               "description": "Self-hostable speech-to-text: the seed's REST API, OpenAI-compatible audio routes, live progress and signed webhooks."},
       "security": [{"bearer": []}],
       "paths": {
         "/health": {"get": {"summary": "Liveness", "security": [],
@@ -59,6 +59,22 @@ enum OpenAPIDocument {
           "responses": {"200": {"description": "Queued again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmittedEnvelope"}}}},
                         "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
                         "409": {"$ref": "#/components/responses/Error"}, "410": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/transcriptions/{id}/webhooks": {"get": {"summary": "Every webhook delivery attempt for a transcription, oldest first",
+          "parameters": [{"$ref": "#/components/parameters/Id"}],
+          "responses": {"200": {"description": "The attempts", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AttemptsEnvelope"}}}},
+                        "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/keys/current/webhook": {
+          "get": {"summary": "The calling key's default webhook URL",
+            "responses": {"200": {"description": "The setting", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookSettingsEnvelope"}}}},
+                          "401": {"$ref": "#/components/responses/Error"}}},
+          "put": {"summary": "Set (or with null clear) the calling key's default webhook URL",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookSettings"}}}},
+            "responses": {"200": {"description": "The setting", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookSettingsEnvelope"}}}},
+                          "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/keys/current/webhook/secret": {"post": {"summary": "A new webhook signing secret for the calling key, shown this once",
+          "responses": {"200": {"description": "The secret", "content": {"application/json": {"schema": {"type": "object", "required": ["success", "data"], "properties": {
+                          "success": {"const": true}, "data": {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string"}}}}}}}},
+                        "401": {"$ref": "#/components/responses/Error"}}}},
         "/v1/models": {"get": {"summary": "Model names accepted (OpenAI)",
           "responses": {"200": {"description": "Models", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelList"}}}},
                         "401": {"$ref": "#/components/responses/OpenAIError"}}}},
@@ -81,7 +97,8 @@ enum OpenAPIDocument {
           "OpenAIError": {"description": "An error in OpenAI's shape", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}},
           "OpenAIResult": {"description": "The transcript in the requested response_format",
             "content": {"application/json": {"schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}},
-                        "text/plain": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}, "text/vtt": {"schema": {"type": "string"}}}}
+                        "text/plain": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}, "text/vtt": {"schema": {"type": "string"}},
+                        "text/event-stream": {"schema": {"type": "string", "description": "stream=true: transcript.text.delta events, then transcript.text.done"}}}}
         },
         "schemas": {
           "Format": {"type": "string", "enum": ["json", "text", "srt", "vtt", "verbose_json"]},
@@ -89,11 +106,13 @@ enum OpenAPIDocument {
           "UploadForm": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary"}, "model": {"type": "string", "enum": ["tiny.en", "base", "whisper-1"]},
             "format": {"$ref": "#/components/schemas/Format"}, "language": {"type": "string"}, "prompt": {"type": "string"},
-            "task": {"type": "string", "enum": ["transcribe", "translate"]}, "word_timestamps": {"type": "string"}}},
+            "task": {"type": "string", "enum": ["transcribe", "translate"]}, "word_timestamps": {"type": "string"},
+            "webhook_url": {"type": "string", "description": "http(s) URL told of the end; signed with the key's webhook secret"}}},
           "OpenAIForm": {"type": "object", "required": ["file", "model"], "properties": {
             "file": {"type": "string", "format": "binary"}, "model": {"type": "string"}, "language": {"type": "string"}, "prompt": {"type": "string"},
             "response_format": {"$ref": "#/components/schemas/Format"}, "temperature": {"type": "number"},
-            "timestamp_granularities[]": {"type": "array", "items": {"type": "string", "enum": ["word", "segment"]}}, "stream": {"type": "boolean"}}},
+            "timestamp_granularities[]": {"type": "array", "items": {"type": "string", "enum": ["word", "segment"]}}, "stream": {"type": "boolean"},
+            "webhook_url": {"type": "string"}}},
           "ErrorEnvelope": {"type": "object", "required": ["success", "error"], "properties": {
             "success": {"const": false},
             "error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -120,6 +139,14 @@ enum OpenAPIDocument {
               "transcriptionId": {"type": "string"}, "cancelled": {"type": "boolean"}, "status": {"$ref": "#/components/schemas/Status"}}}}},
           "PageEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Transcription"}}, "nextCursor": {"type": ["string", "null"]}}}}},
+          "WebhookSettings": {"type": "object", "required": ["url"], "properties": {"url": {"type": ["string", "null"]}}},
+          "WebhookSettingsEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/WebhookSettings"}}},
+          "AttemptsEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["items"], "properties": {"items": {"type": "array", "items": {"type": "object",
+              "required": ["deliveryId", "event", "url", "attempt", "succeeded", "willRetry", "durationMs", "createdAt"], "properties": {
+                "deliveryId": {"type": "string"}, "event": {"type": "string", "enum": ["transcription.completed", "transcription.failed", "transcription.cancelled"]},
+                "url": {"type": "string"}, "attempt": {"type": "integer"}, "statusCode": {"type": "integer"}, "error": {"type": "string"},
+                "succeeded": {"type": "boolean"}, "willRetry": {"type": "boolean"}, "durationMs": {"type": "integer"}, "createdAt": {"type": "string"}}}}}}}},
           "ModelList": {"type": "object", "required": ["object", "data"], "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": {
             "type": "object", "required": ["id", "object"], "properties": {"id": {"type": "string"}, "object": {"const": "model"}, "created": {"type": "integer"}, "owned_by": {"type": "string"}}}}}}
         }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Persistence
 import ServiceLifecycle
+import Webhooks
 import WhisperAPICore
 
 /// Turns queue events into transcription row updates, in order, from a persisted cursor.
@@ -13,12 +14,14 @@ public struct StatusSync: Service {
     let queue: any TranscriptionQueue
     let transcriptions: TranscriptionRepository
     let cursors: SyncCursorRepository
+    let webhooks: WebhookNotifier
     let logger: Logger
 
     public init(backend: Backend, logger: Logger) {
         queue = backend.queue
         transcriptions = backend.transcriptions
         cursors = backend.cursors
+        webhooks = WebhookNotifier(queue: backend.webhooks)
         self.logger = logger
     }
 
@@ -77,9 +80,11 @@ public struct StatusSync: Service {
         }
     }
 
+    /// Applies one event to its row; an event that ends the transcription queues its webhook. A failure to
+    /// queue it throws, so the event is applied again later (queueing the same end twice keeps one).
     func apply(_ event: QueueEvent) async throws {
         guard event.kind != .other else { return }
-        try await transcriptions.update(jobId: event.jobId) { t in
+        let updated = try await transcriptions.update(jobId: event.jobId) { t in
             switch event.kind {
             case .active:
                 guard !t.status.isTerminal else { return }
@@ -121,6 +126,10 @@ public struct StatusSync: Service {
             case .other:
                 return
             }
+        }
+        let ending: [QueueEvent.Kind: TranscriptionStatus] = [.completed: .completed, .failed: .failed, .cancelled: .cancelled]
+        if let row = updated, let status = ending[event.kind], row.status == status {
+            try await webhooks.notify(row)
         }
     }
 }

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Hummingbird
 import Persistence
+import Webhooks
 import WhisperAPICore
 
 /// The seed's REST API: submit, status, cancel, list, read and result.
@@ -43,6 +44,7 @@ struct TranscriptionRoutes {
         do {
             upload = try await UploadReceiver(maxFileBytes: maxFileBytes).receive(request, into: writer)
             options = try SubmitOptions(fields: try adjust(upload.fields))
+            if let url = options.webhookURL { try await WebhookRoutes.checkTarget(url, backend: backend) }
             try await writer.finish()
         } catch {
             await writer.abort()
@@ -51,7 +53,8 @@ struct TranscriptionRoutes {
         let transcription = Transcription(
             id: id, userId: identity.user.id, jobId: id.lowercasedString, audioKey: audioKey,
             model: options.model, format: options.format, language: options.language, task: options.task,
-            prompt: options.prompt, originalFilename: upload.filename.map { String($0.prefix(255)) }, fileSize: upload.size)
+            prompt: options.prompt, originalFilename: upload.filename.map { String($0.prefix(255)) }, fileSize: upload.size,
+            apiKeyId: identity.keyId, webhookURL: options.webhookURL ?? identity.defaultWebhookURL)
         try await backend.transcriptions.insert(transcription)
         let data = TranscriptionJobData(
             transcriptionId: transcription.id.uuidString.lowercased(), userId: identity.user.id.uuidString.lowercased(),
@@ -167,6 +170,8 @@ struct TranscriptionRoutes {
         let cancelled = try await backend.queue.cancelJob(jobId)
         if cancelled {
             let updated = try await backend.transcriptions.update(id: row.id) { $0.status = .cancelled; $0.clearPartial() }
+            // The status sync queues it too (and retries) when the queue's cancel event arrives; the queue keeps one.
+            if let updated { try? await WebhookNotifier(queue: backend.webhooks).notify(updated) }
             return (true, updated?.status ?? .cancelled)
         }
         return (false, try await backend.transcriptions.find(id: row.id, owner: nil)?.status ?? row.status)
@@ -189,6 +194,7 @@ struct TranscriptionRoutes {
             row.errorMessage = nil
             row.completedAt = nil
             row.clearPartial()
+            row.retryCount += 1
         }
         return JSONBody.success(SubmittedDTO(transcriptionId: row.id.lowercasedString, jobId: jobId, status: updated?.status ?? .queued))
     }
@@ -202,6 +208,8 @@ struct SubmitOptions {
     var task: TranscriptionTask
     var prompt: String?
     var wordTimestamps: Bool
+    /// Where the end is reported (checked against the webhook target policy by the caller).
+    var webhookURL: String?
 
     init(fields: [String: String]) throws {
         func value(_ name: String) -> String? {
@@ -238,5 +246,6 @@ struct SubmitOptions {
         self.task = task
         self.prompt = prompt
         self.wordTimestamps = ["true", "1", "yes"].contains(value("word_timestamps")?.lowercased() ?? "")
+        self.webhookURL = value("webhook_url")
     }
 }

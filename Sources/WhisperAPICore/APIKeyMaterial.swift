@@ -25,6 +25,12 @@ public enum APIKeyMaterial {
         return Generated(plaintext: plaintext, prefix: "\(tag)_\(id)", hash: hash(plaintext))
     }
 
+    /// A fresh webhook signing secret (`whsec_` and 32 random characters), shown to the key's owner once.
+    public static func generateWebhookSecret() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return "whsec_" + String((0..<32).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
+    }
+
     /// The display prefix of a well-formed key, or nil when the key is malformed.
     public static func prefix(of key: String) -> String? {
         let parts = key.split(separator: "_", omittingEmptySubsequences: false)

@@ -36,6 +36,13 @@ public struct ServiceConfiguration: Sendable {
     /// The BullMQ key prefix (`QUEUE_PREFIX`, default `bull`).
     public var queuePrefix: String
 
+    /// Whether webhooks may go to private, loopback and link-local addresses (`WEBHOOK_ALLOW_PRIVATE`, default false).
+    public var webhookAllowPrivate: Bool
+    /// Webhook retries: `WEBHOOK_RETRY_DELAY` ms doubling after each failed attempt, for `WEBHOOK_RETRY_HOURS` (24).
+    public var webhookRetry: WebhookRetryPolicy
+    /// How long one webhook attempt may take (`WEBHOOK_TIMEOUT_SECONDS`, default 10).
+    public var webhookTimeout: Duration
+
     /// The environment the configuration was read from (the storage settings are read from it by the storage target).
     public let environment: [String: String]
 
@@ -64,6 +71,10 @@ public struct ServiceConfiguration: Sendable {
         databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         redisURL = environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
         queuePrefix = environment["QUEUE_PREFIX"] ?? "bull"
+        webhookAllowPrivate = ["1", "true", "yes"].contains(environment["WEBHOOK_ALLOW_PRIVATE"]?.lowercased() ?? "")
+        webhookRetry = WebhookRetryPolicy(
+            baseDelay: .milliseconds(max(10, int("WEBHOOK_RETRY_DELAY", 10000))), window: .seconds(double("WEBHOOK_RETRY_HOURS", 24) * 3600))
+        webhookTimeout = .seconds(max(1, int("WEBHOOK_TIMEOUT_SECONDS", 10)))
     }
 
     /// The SQLite database file in embedded mode.

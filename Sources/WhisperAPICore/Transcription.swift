@@ -37,6 +37,12 @@ public struct Transcription: Codable, Sendable, Equatable {
     public var partialText: String?
     /// How many segments `partialText` holds.
     public var partialSegments: Int
+    /// The API key it was submitted with (its secret signs the webhooks).
+    public var apiKeyId: UUID?
+    /// Where its end is reported (http or https), if anywhere.
+    public var webhookURL: String?
+    /// How often it was put back in the queue after failing (each end gets its own webhook).
+    public var retryCount: Int
 
     public init(
         id: UUID = UUID(), userId: UUID, status: TranscriptionStatus = .queued, jobId: String? = nil,
@@ -44,7 +50,8 @@ public struct Transcription: Codable, Sendable, Equatable {
         errorMessage: String? = nil, model: String, format: ResultFormat, language: String? = nil,
         task: TranscriptionTask = .transcribe, prompt: String? = nil, originalFilename: String? = nil,
         fileSize: Int64, createdAt: Date = Date(), updatedAt: Date = Date(), completedAt: Date? = nil,
-        partialText: String? = nil, partialSegments: Int = 0
+        partialText: String? = nil, partialSegments: Int = 0, apiKeyId: UUID? = nil, webhookURL: String? = nil,
+        retryCount: Int = 0
     ) {
         self.id = id
         self.userId = userId
@@ -67,6 +74,9 @@ public struct Transcription: Codable, Sendable, Equatable {
         self.completedAt = completedAt
         self.partialText = partialText
         self.partialSegments = partialSegments
+        self.apiKeyId = apiKeyId
+        self.webhookURL = webhookURL
+        self.retryCount = retryCount
     }
 
     /// Appends a reported segment when it is the next one; a repeated or out-of-order report changes nothing.

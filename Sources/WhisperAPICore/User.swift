@@ -27,10 +27,14 @@ public struct APIKeyRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var lastUsedAt: Date?
     public var revokedAt: Date?
+    /// Signs the webhooks of transcriptions submitted with this key (kept readable: signing needs it).
+    public var webhookSecret: String?
+    /// Where this key's transcriptions report when a submit names no `webhook_url`.
+    public var webhookURL: String?
 
     public init(
         id: UUID = UUID(), userId: UUID, name: String?, prefix: String, hash: String,
-        createdAt: Date = Date(), lastUsedAt: Date? = nil, revokedAt: Date? = nil
+        createdAt: Date = Date(), lastUsedAt: Date? = nil, revokedAt: Date? = nil, webhookSecret: String? = nil, webhookURL: String? = nil
     ) {
         self.id = id
         self.userId = userId
@@ -40,5 +44,7 @@ public struct APIKeyRecord: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.lastUsedAt = lastUsedAt
         self.revokedAt = revokedAt
+        self.webhookSecret = webhookSecret
+        self.webhookURL = webhookURL
     }
 }

@@ -142,7 +142,8 @@ struct Keys: AsyncParsableCommand {
 
         func run() async throws {
             let (key, record) = try await common.withBackend { try await AdminActions(backend: $0).createKey(email: email, name: name) }
-            say("created key \(record.prefix) for \(email); it will not be shown again:")
+            say("created key \(record.prefix) for \(email); it and its webhook signing secret will not be shown again.")
+            say("webhook signing secret: \(record.webhookSecret ?? "")")
             say(key)
         }
     }

@@ -21,7 +21,7 @@ import WhisperAPICore
                 let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
                 return "\(route.method) /" + path.joined(separator: "/")
             })
-            #expect(served.count == 15 && served.contains("POST /v1/audio/transcriptions") && served.contains("GET /api/v1/transcriptions/{id}/result"), "\(served.sorted())")
+            #expect(served.count == 19 && served.contains("POST /v1/audio/transcriptions") && served.contains("GET /api/v1/transcriptions/{id}/result"), "\(served.sorted())")
             #expect(documented == served, "only documented: \(documented.subtracting(served)); only served: \(served.subtracting(documented))")
             // Every $ref points at something the document defines.
             let text = String(buffer: response.body)
@@ -189,7 +189,10 @@ import WhisperAPICore
     func anotherUsersTranscriptionIsA404Everywhere(database: DatabaseDriver) async throws {
         try await APIHarness.run(database: database) { client, harness in
             let id = try await submit(client, key: harness.proKey)
-            for uri in ["/api/v1/status/\(id)", "/api/v1/transcriptions/\(id)", "/api/v1/transcriptions/\(id)/result"] {
+            for uri in [
+                "/api/v1/status/\(id)", "/api/v1/transcriptions/\(id)", "/api/v1/transcriptions/\(id)/result",
+                "/api/v1/transcriptions/\(id)/webhooks", "/api/v1/transcriptions/\(id)/events",
+            ] {
                 let response = try await client.get(uri, key: harness.freeKey)
                 #expect(response.status == .notFound, "\(uri)")
                 #expect(try errorCode(response) == "NOT_FOUND")

@@ -1,0 +1,105 @@
+import Foundation
+import Hummingbird
+import Webhooks
+import WhisperAPICore
+
+/// Webhook settings of the calling key and the delivery record of a transcription.
+struct WebhookRoutes {
+    let backend: Backend
+    let transcriptions: TranscriptionRoutes
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get("transcriptions/:id/webhooks", use: attempts)
+        group.get("keys/current/webhook", use: settings)
+        group.put("keys/current/webhook", use: setURL)
+        group.post("keys/current/webhook/secret", use: rotateSecret)
+    }
+
+    /// Refuses a URL the webhook target policy does not allow, as a 400.
+    static func checkTarget(_ url: String, backend: Backend) async throws {
+        do {
+            try await WebhookTargetPolicy(allowPrivate: backend.configuration.webhookAllowPrivate).check(url)
+        } catch let refused as WebhookTargetRefused {
+            throw APIError.badRequest("INVALID_WEBHOOK_URL", refused.description)
+        }
+    }
+
+    struct AttemptDTO: Encodable {
+        let deliveryId: String
+        let event: WebhookEvent
+        let url: String
+        let attempt: Int
+        let statusCode: Int?
+        let error: String?
+        let succeeded: Bool
+        let willRetry: Bool
+        let durationMs: Int
+        let createdAt: Date
+    }
+
+    struct AttemptsDTO: Encodable {
+        let items: [AttemptDTO]
+    }
+
+    /// `GET /api/v1/transcriptions/:id/webhooks`: every delivery attempt, oldest first.
+    @Sendable func attempts(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let row = try await transcriptions.owned(context)
+        let items = try await backend.webhookAttempts.attempts(transcriptionId: row.id).map { a in
+            AttemptDTO(
+                deliveryId: a.deliveryId, event: a.event, url: a.url, attempt: a.attempt, statusCode: a.statusCode, error: a.error,
+                succeeded: a.succeeded, willRetry: a.willRetry, durationMs: a.durationMs, createdAt: a.createdAt)
+        }
+        return JSONBody.success(AttemptsDTO(items: items))
+    }
+
+    struct SettingsDTO: Codable {
+        let url: String?
+
+        init(url: String?) {
+            self.url = url
+        }
+
+        /// `url` is always present, `null` when unset.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(url, forKey: .url)
+        }
+    }
+
+    /// `GET /api/v1/keys/current/webhook`: the calling key's default webhook URL.
+    @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(SettingsDTO(url: try context.requireIdentity().defaultWebhookURL))
+    }
+
+    /// `PUT /api/v1/keys/current/webhook` with `{"url": "https://…"}` (or `null` to clear).
+    @Sendable func setURL(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let body: SettingsDTO
+        do {
+            body = try await request.decode(as: SettingsDTO.self, context: context)
+        } catch {
+            throw APIError.badRequest("INVALID_BODY", "the body must be JSON: {\"url\": \"https://…\"} or {\"url\": null}")
+        }
+        let url = body.url?.trimmingCharacters(in: .whitespaces).nilIfEmpty
+        if let url { try await Self.checkTarget(url, backend: backend) }
+        try await backend.users.setWebhookURL(keyId: identity.keyId, url)
+        return JSONBody.success(SettingsDTO(url: url))
+    }
+
+    struct SecretDTO: Encodable {
+        let secret: String
+    }
+
+    /// `POST /api/v1/keys/current/webhook/secret`: a new signing secret for the calling key, shown this once.
+    @Sendable func rotateSecret(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let secret = APIKeyMaterial.generateWebhookSecret()
+        try await backend.users.setWebhookSecret(keyId: identity.keyId, secret)
+        return JSONBody.success(SecretDTO(secret: secret))
+    }
+}
+
+extension String {
+    /// nil for an empty string.
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}

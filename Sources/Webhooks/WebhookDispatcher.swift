@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Persistence
+import ServiceLifecycle
+import WhisperAPICore
+
+/// Sends queued webhooks: signs each body with its API key's secret, posts it, records every attempt,
+/// and lets the queue retry a failed one with backoff. Runs on every API server.
+public struct WebhookDispatcher: Service {
+    let queue: any WebhookQueue
+    let users: UserRepository
+    let attempts: WebhookAttemptRepository
+    let targets: WebhookTargetPolicy
+    let retry: WebhookRetryPolicy
+    let timeout: Duration
+    let concurrency: Int
+    let logger: Logger
+
+    public init(
+        queue: any WebhookQueue, users: UserRepository, attempts: WebhookAttemptRepository, targets: WebhookTargetPolicy,
+        retry: WebhookRetryPolicy, timeout: Duration, concurrency: Int = 4, logger: Logger
+    ) {
+        self.queue = queue
+        self.users = users
+        self.attempts = attempts
+        self.targets = targets
+        self.retry = retry
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.logger = logger
+    }
+
+    /// An attempt that failed and should be tried again.
+    struct AttemptFailed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    public func run() async throws {
+        // Redirects are not followed: a public URL must not lead the server to an internal one.
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(5))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        await cancelWhenGracefulShutdown {
+            do {
+                try await queue.process(concurrency: concurrency) { job, attempt in
+                    try await deliver(job, attempt: attempt, client: client)
+                }
+            } catch {
+                logger.error("webhook sender stopped", metadata: ["error": "\(error)"])
+            }
+        }
+        try? await client.shutdown()
+    }
+
+    /// One attempt: throws when it failed and another attempt should follow.
+    func deliver(_ job: WebhookJob, attempt: Int, client: HTTPClient) async throws {
+        let started = ContinuousClock.now
+        var statusCode: Int?
+        var failure: String?
+        var retryable = true
+        do {
+            guard let key = try await users.key(id: job.apiKeyId), let secret = key.webhookSecret else {
+                throw WebhookTargetRefused(description: "the API key that submitted the transcription no longer exists")
+            }
+            try await targets.check(job.url)
+            var request = HTTPClientRequest(url: job.url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "User-Agent", value: "WhisperAPI-Webhooks/1")
+            request.headers.add(name: "WhisperAPI-Event", value: job.event.rawValue)
+            request.headers.add(name: "WhisperAPI-Delivery", value: job.id)
+            request.headers.add(name: "WhisperAPI-Attempt", value: String(attempt))
+            request.headers.add(
+                name: WebhookSignature.headerName,
+                value: WebhookSignature.header(secret: secret, timestamp: Int(Date().timeIntervalSince1970), body: job.body))
+            request.body = .bytes(ByteBuffer(string: job.body))
+            let response = try await client.execute(request, timeout: .init(timeout))
+            statusCode = Int(response.status.code)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            if !(200..<300).contains(response.status.code) {
+                failure = "the receiver answered \(response.status.code)"
+            }
+        } catch let refused as WebhookTargetRefused {
+            failure = refused.description
+            retryable = !refused.description.contains("no longer exists")
+        } catch {
+            failure = "the receiver could not be reached: \(String(describing: error).prefix(200))"
+        }
+        let elapsed = ContinuousClock.now - started
+        let deadline = job.createdAt.addingTimeInterval(retry.window.inSeconds)
+        let willRetry = failure != nil && retryable && attempt < retry.maxAttempts
+            && Date().addingTimeInterval(retry.delay(afterAttempts: attempt).inSeconds) <= deadline
+        let record = WebhookAttempt(
+            deliveryId: job.id, transcriptionId: job.transcriptionId, event: job.event, url: job.url, attempt: attempt,
+            statusCode: statusCode, error: failure, succeeded: failure == nil, willRetry: willRetry,
+            durationMs: Int(elapsed.wholeMilliseconds))
+        do {
+            try await attempts.record(record)
+        } catch {
+            logger.warning("could not record a webhook attempt", metadata: ["delivery": "\(job.id)", "error": "\(error)"])
+        }
+        if let failure {
+            logger.info("webhook attempt failed", metadata: ["delivery": "\(job.id)", "attempt": "\(attempt)", "reason": "\(failure)"])
+            if willRetry { throw AttemptFailed(description: failure) }
+        }
+    }
+}
