@@ -53,7 +53,7 @@ enum OpenAPIDocument {
                         "409": {"$ref": "#/components/responses/Error"}, "410": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/transcriptions/{id}/events": {"get": {"summary": "Server-Sent Events: queued, progress, completed | failed | cancelled",
           "parameters": [{"$ref": "#/components/parameters/Id"}, {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}],
-          "responses": {"200": {"description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+          "responses": {"200": {"description": "An event stream; each event's data is the status", "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ProgressEvent"}}}},
                         "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
         "/api/v1/transcriptions/{id}/retry": {"post": {"summary": "Queue a FAILED transcription again", "parameters": [{"$ref": "#/components/parameters/Id"}],
           "responses": {"200": {"description": "Queued again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmittedEnvelope"}}}},
@@ -98,7 +98,7 @@ enum OpenAPIDocument {
           "OpenAIResult": {"description": "The transcript in the requested response_format",
             "content": {"application/json": {"schema": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}},
                         "text/plain": {"schema": {"type": "string"}}, "application/x-subrip": {"schema": {"type": "string"}}, "text/vtt": {"schema": {"type": "string"}},
-                        "text/event-stream": {"schema": {"type": "string", "description": "stream=true: transcript.text.delta events, then transcript.text.done"}}}}
+                        "text/event-stream": {"schema": {"$ref": "#/components/schemas/TextStreamEvent"}}}}
         },
         "schemas": {
           "Format": {"type": "string", "enum": ["json", "text", "srt", "vtt", "verbose_json"]},
@@ -139,6 +139,14 @@ enum OpenAPIDocument {
               "transcriptionId": {"type": "string"}, "cancelled": {"type": "boolean"}, "status": {"$ref": "#/components/schemas/Status"}}}}},
           "PageEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
             "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Transcription"}}, "nextCursor": {"type": ["string", "null"]}}}}},
+          "ProgressEvent": {"type": "object", "required": ["event", "data"], "properties": {
+            "event": {"type": "string", "enum": ["queued", "progress", "completed", "failed", "cancelled"]}, "id": {"type": "string"}, "retry": {"type": "integer"},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"$ref": "#/components/schemas/StatusBody"}}}},
+          "TextStreamEvent": {"type": "object", "required": ["data"], "description": "stream=true: transcript.text.delta events, then transcript.text.done (or an error)",
+            "properties": {"data": {"type": "string", "contentMediaType": "application/json", "contentSchema": {"oneOf": [
+              {"type": "object", "required": ["type", "delta"], "properties": {"type": {"const": "transcript.text.delta"}, "delta": {"type": "string"}}},
+              {"type": "object", "required": ["type", "text"], "properties": {"type": {"const": "transcript.text.done"}, "text": {"type": "string"}}},
+              {"$ref": "#/components/schemas/OpenAIError"}]}}}},
           "WebhookSettings": {"type": "object", "required": ["url"], "properties": {"url": {"type": ["string", "null"]}}},
           "WebhookSettingsEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/WebhookSettings"}}},
           "AttemptsEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",

@@ -55,8 +55,21 @@ struct WebhookRoutes {
     struct SettingsDTO: Codable {
         let url: String?
 
+        enum CodingKeys: String, CodingKey {
+            case url
+        }
+
         init(url: String?) {
             self.url = url
+        }
+
+        /// `url` must be present (`null` clears it): an empty object is a mistake, not a request to clear.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            guard container.contains(.url) else {
+                throw DecodingError.keyNotFound(CodingKeys.url, .init(codingPath: [], debugDescription: "url is required"))
+            }
+            url = try container.decode(String?.self, forKey: .url)
         }
 
         /// `url` is always present, `null` when unset.

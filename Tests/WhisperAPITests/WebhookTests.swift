@@ -174,6 +174,7 @@ import WhisperAPICore
                 #expect(try errorCode(response) == "INVALID_WEBHOOK_URL")
             }
             #expect(try errorCode(try await put(client, key: harness.freeKey, "not json")) == "INVALID_BODY")
+            #expect(try errorCode(try await put(client, key: harness.freeKey, "{}")) == "INVALID_BODY", "url: null clears; a missing url is a mistake")
             #expect(try await put(client, key: harness.freeKey, #"{"url": null}"#).status == .ok)
             #expect(try dataField(try await client.get("/api/v1/keys/current/webhook", key: harness.freeKey))["url"] is NSNull)
 
