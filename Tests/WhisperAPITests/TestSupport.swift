@@ -67,6 +67,21 @@ enum QueueDriver: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 }
 
+/// A SQLite database in a temporary file with the embedded queue's tables, closed afterwards.
+func withQueueDatabase(logger: Logger, _ body: (DatabaseHandle) async throws -> Void) async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.cleanup() }
+    let handle = try await DatabaseHandle.openSQLite(path: directory.path + "/queue.sqlite", logger: logger)
+    do {
+        try await handle.migrate(QueueMigrations.all)
+        try await body(handle)
+    } catch {
+        await handle.shutdown()
+        throw error
+    }
+    await handle.shutdown()
+}
+
 /// A fresh queue of the given driver: SQLite in a temporary file, or Redis under a unique key prefix.
 func withQueue(
     _ driver: QueueDriver,
@@ -78,19 +93,11 @@ func withQueue(
     logger.logLevel = .warning
     switch driver {
     case .sqlite:
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanup() }
-        let handle = try await DatabaseHandle.openSQLite(path: directory.path + "/queue.sqlite", logger: logger)
-        do {
-            try await handle.migrate(QueueMigrations.all)
+        try await withQueueDatabase(logger: logger) { handle in
             let queue = SQLTranscriptionQueue(database: handle.database, retryPolicy: retry, maxStalledCount: maxStalledCount, logger: logger)
             try await body(queue)
             await queue.shutdown()
-        } catch {
-            await handle.shutdown()
-            throw error
         }
-        await handle.shutdown()
     case .redis:
         let url = try #require(ProcessInfo.processInfo.environment["TEST_REDIS_URL"])
         let queue = try RedisTranscriptionQueue(

@@ -73,17 +73,9 @@ import WhisperAPICore
         logger.logLevel = .warning
         switch driver {
         case .sqlite:
-            let directory = try TemporaryDirectory()
-            defer { directory.cleanup() }
-            let handle = try await DatabaseHandle.openSQLite(path: directory.path + "/queue.sqlite", logger: logger)
-            do {
-                try await handle.migrate(QueueMigrations.all)
+            try await withQueueDatabase(logger: logger) { handle in
                 try await body(SQLWebhookQueue(database: handle.database, policy: policy, logger: logger))
-            } catch {
-                await handle.shutdown()
-                throw error
             }
-            await handle.shutdown()
         case .redis:
             let url = try #require(ProcessInfo.processInfo.environment["TEST_REDIS_URL"])
             let queue = try RedisWebhookQueue(url: url, prefix: "test-\(UUID().uuidString.prefix(8))", policy: policy, logger: logger)
