@@ -115,6 +115,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Limits shared by API servers: rate limits and named locks, in process or on Redis.
+        .target(
+            name: "Limits",
+            dependencies: ["WhisperAPICore", "RedisClient"]
+        ),
         // Webhooks: signing, the target policy, and the sender that drains the webhook queue.
         .target(
             name: "Webhooks",
@@ -133,7 +138,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "Worker", "Webhooks",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "Worker", "Webhooks", "Limits",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -175,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "WhisperAPITests",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Webhooks", "TestProcesses",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Webhooks", "Limits", "TestProcesses",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

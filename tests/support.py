@@ -24,6 +24,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: Tests poll quickly and submit several jobs per user: plan limits are raised unless a test sets its own
+#: (tests/e2e/test_limits.py does).
+RELAXED_PLANS = {
+    f"PLAN_{plan}_{name}": value
+    for plan in ("FREE", "PRO", "PAYG")
+    for name, value in (("CONCURRENT_JOBS", "1000"), ("REQUESTS_PER_MINUTE", "1000000"), ("MODELS", "tiny.en,base,whisper-1"))
+}
+
+
 class Server:
     """A real `whisperapi serve` process on a free loopback port with its own data directory."""
 
@@ -31,7 +40,7 @@ class Server:
         self.data_dir = data_dir
         self.port = free_port()
         self.workers = workers
-        self.env = {**os.environ, "DATA_DIR": str(data_dir), "LOG_LEVEL": "info", **(env or {})}
+        self.env = {**os.environ, "DATA_DIR": str(data_dir), "LOG_LEVEL": "info", **RELAXED_PLANS, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / f"server-{self.port}.log"
         self.bootstrap_key: str | None = None

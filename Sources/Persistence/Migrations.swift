@@ -115,7 +115,24 @@ struct AddWebhooks: AsyncMigration {
     }
 }
 
+/// Adds usage metering: one record per completed transcription, by user and month.
+struct AddUsageRecords: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(UsageRecordModel.schema)
+            .field("transcription_id", .uuid, .identifier(auto: false))
+            .field("user_id", .uuid, .required, .references(UserModel.schema, .id, onDelete: .cascade))
+            .field("period", .string, .required)
+            .field("audio_seconds", .double, .required)
+            .field("created_at", .datetime, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(UsageRecordModel.schema).delete()
+    }
+}
+
 /// The migrations of this target, in order.
 public enum PersistenceMigrations {
-    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks()]
+    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords()]
 }

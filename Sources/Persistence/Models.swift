@@ -208,3 +208,26 @@ final class WebhookAttemptModel: Model, @unchecked Sendable {
             durationMs: durationMs, createdAt: createdAt)
     }
 }
+
+// MARK: - Usage
+
+/// A row of `usage_records`: the audio of one completed transcription, counted once (its id is the key).
+final class UsageRecordModel: Model, @unchecked Sendable {
+    static let schema = "usage_records"
+
+    @ID(custom: "transcription_id", generatedBy: .user) var id: UUID?
+    @Field(key: "user_id") var userId: UUID
+    @Field(key: "period") var period: String
+    @Field(key: "audio_seconds") var audioSeconds: Double
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+
+    init(transcriptionId: UUID, userId: UUID, period: String, audioSeconds: Double, createdAt: Date) {
+        id = transcriptionId
+        self.userId = userId
+        self.period = period
+        self.audioSeconds = audioSeconds
+        self.createdAt = createdAt
+    }
+}

@@ -29,6 +29,12 @@ public struct TranscriptionRepository: Sendable {
         return try await query.first()?.toDTO()
     }
 
+    /// How many of the owner's transcriptions are queued or processing.
+    public func activeCount(owner: UUID) async throws -> Int {
+        try await TranscriptionModel.query(on: database).filter(\.$userId == owner)
+            .filter(\.$status ~~ [TranscriptionStatus.queued.rawValue, TranscriptionStatus.processing.rawValue]).count()
+    }
+
     /// Applies `change` to the row and saves it; returns the new value, or nil when missing.
     @discardableResult
     public func update(id: UUID, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {

@@ -83,3 +83,13 @@ extension UserRepository {
         try await APIKeyModel.query(on: database).filter(\.$id == keyId).set(\.$webhookSecret, to: secret).update()
     }
 }
+
+extension UserRepository {
+    /// Changes a user's plan; returns the user, or nil when there is none with that id.
+    public func setPlan(userId: UUID, _ plan: Plan) async throws -> User? {
+        guard let model = try await UserModel.find(userId, on: database) else { return nil }
+        model.plan = plan.rawValue
+        try await model.update(on: database)
+        return model.toDTO()
+    }
+}

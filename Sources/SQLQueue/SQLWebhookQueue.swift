@@ -79,8 +79,8 @@ public final class SQLWebhookQueue: WebhookQueue {
     func finish(_ claimed: Claimed, succeeded: Bool) async throws {
         let now = SQLTranscriptionQueue.now()
         let retryAt = now + policy.delay(afterAttempts: claimed.attempt).wholeMilliseconds
-        let deadline = Int64(claimed.job.createdAt.timeIntervalSince1970 * 1000) + policy.window.wholeMilliseconds
-        let state = succeeded ? "completed" : (claimed.attempt < policy.maxAttempts && retryAt <= deadline ? "waiting" : "failed")
+        // As BullMQ does: attempts are counted, and the policy sizes them to fit its window.
+        let state = succeeded ? "completed" : (claimed.attempt < policy.maxAttempts ? "waiting" : "failed")
         try await transaction { sql in
             try await sql.raw("""
                 UPDATE webhook_jobs SET state = \(bind: state), attempts_made = \(bind: claimed.attempt), lock_token = NULL,

@@ -1,7 +1,7 @@
 import Foundation
 import WhisperAPICore
 
-/// User and key administration shared by the CLI and, later, the admin API.
+/// User, key, usage and queue administration shared by the CLI and the admin API.
 public struct AdminActions: Sendable {
     let backend: Backend
 
@@ -48,6 +48,47 @@ public struct AdminActions: Sendable {
         }
     }
 
+    /// Changes the plan of the user with this email or id.
+    public func setPlan(user reference: String, plan: Plan) async throws -> User {
+        let user = try await find(user: reference)
+        guard let updated = try await backend.users.setPlan(userId: user.id, plan) else {
+            throw Refusal(description: "no user \(reference)")
+        }
+        return updated
+    }
+
+    /// The user with this email or id.
+    public func find(user reference: String) async throws -> User {
+        let found = if let id = UUID(uuidString: reference) {
+            try await backend.users.find(id: id)
+        } else {
+            try await backend.users.find(email: reference.lowercased())
+        }
+        guard let found else { throw Refusal(description: "no user \(reference)") }
+        return found
+    }
+
+    /// A user's usage this month, with the plan's quota.
+    public func usage(of user: User, now: Date = Date()) async throws -> UsageReport {
+        let period = UsagePeriod(containing: now)
+        let totals = try await backend.usage.totals(userId: user.id, period: period)
+        let quota = backend.configuration.planPolicy.limits(for: user.plan).monthlyAudioMinutes
+        return UsageReport(
+            userId: user.id.uuidString.lowercased(), plan: user.plan, period: period.description,
+            audioSeconds: (totals.audioSeconds * 1000).rounded() / 1000, audioMinutes: (totals.audioSeconds / 60 * 1000).rounded() / 1000,
+            jobs: totals.jobs, quotaMinutes: quota,
+            remainingMinutes: quota.map { max(0, (Double($0) - totals.audioSeconds / 60) * 1000).rounded() / 1000 },
+            periodEndsAt: period.end)
+    }
+
+    /// Deletes finished jobs past the configured retention now; returns how many.
+    public func cleanUpQueue() async throws -> Int {
+        let now = Date()
+        return try await backend.queue.cleanupOldJobs(
+            completedBefore: now.addingTimeInterval(-backend.configuration.jobRetention.inSeconds),
+            failedBefore: now.addingTimeInterval(-backend.configuration.failedJobRetention.inSeconds))
+    }
+
     /// On first start (no users at all), creates an admin and returns its key, to be shown once.
     ///
     /// Several API servers starting together on one database race here; the losers find the
@@ -63,5 +104,35 @@ public struct AdminActions: Sendable {
         }
         let (key, _) = try await createKey(for: user, name: "bootstrap")
         return (user, key)
+    }
+}
+
+/// A user's metered usage in the current month, as `GET /api/v1/usage` and the admin routes show it.
+public struct UsageReport: Codable, Sendable, Equatable {
+    public let userId: String
+    public let plan: Plan
+    /// `2026-11`: calendar months in UTC.
+    public let period: String
+    public let audioSeconds: Double
+    public let audioMinutes: Double
+    /// Completed transcriptions.
+    public let jobs: Int
+    /// The plan's monthly minutes; nil: unlimited (metered).
+    public let quotaMinutes: Int?
+    public let remainingMinutes: Double?
+    public let periodEndsAt: Date
+
+    /// Every key present, `null` where there is no value.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(userId, forKey: .userId)
+        try container.encode(plan, forKey: .plan)
+        try container.encode(period, forKey: .period)
+        try container.encode(audioSeconds, forKey: .audioSeconds)
+        try container.encode(audioMinutes, forKey: .audioMinutes)
+        try container.encode(jobs, forKey: .jobs)
+        try container.encode(quotaMinutes, forKey: .quotaMinutes)
+        try container.encode(remainingMinutes, forKey: .remainingMinutes)
+        try container.encode(periodEndsAt, forKey: .periodEndsAt)
     }
 }

@@ -31,15 +31,19 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     router.get("openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
     }
-    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: backend.users))
+    let limits = RateLimitMiddleware(limiter: backend.rateLimiter, policy: backend.configuration.planPolicy)
+    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: backend.users)).add(middleware: limits)
     let transcriptions = TranscriptionRoutes(backend: backend)
     transcriptions.register(on: api)
     WebhookRoutes(backend: backend, transcriptions: transcriptions).register(on: api)
+    UsageRoutes(backend: backend).register(on: api)
+    AdminRoutes(backend: backend).register(on: api.group("admin").add(middleware: AdminOnlyMiddleware()))
     // OpenAI's routes answer errors in OpenAI's envelope (the inner middleware maps every error to an APIError first).
     let openAI = router.group("v1")
         .add(middleware: OpenAIErrorMiddleware())
         .add(middleware: ErrorEnvelopeMiddleware())
         .add(middleware: AuthMiddleware(users: backend.users))
+        .add(middleware: limits)
     OpenAIRoutes(backend: backend, transcriptions: transcriptions).register(on: openAI)
     return router
 }

@@ -1,7 +1,9 @@
 import FluentKit
 import Foundation
+import Limits
 import Logging
 import Persistence
+import RedisClient
 import RedisQueue
 import SQLQueue
 import Storage
@@ -23,6 +25,12 @@ public struct Backend: Sendable {
     /// Webhooks waiting to be sent (in Redis with `REDIS_URL`, else in the database).
     public let webhooks: any WebhookQueue
     public let webhookAttempts: WebhookAttemptRepository
+    public let usage: UsageRepository
+    /// Request rate limits and the lock that makes the concurrent-job check and the enqueue one step:
+    /// in Redis with `REDIS_URL` (shared by every API server), else in process.
+    public let rateLimiter: any RateLimiter
+    public let locks: any NamedLock
+    let limitsClient: RedisClient?
 
     /// Opens the backends and applies pending migrations.
     public static func open(_ configuration: ServiceConfiguration, logger: Logger) async throws -> Backend {
@@ -35,11 +43,20 @@ public struct Backend: Sendable {
             let (queue, leasing) = try openQueue(configuration, database: database, logger: logger)
             let storage = try openStorage(configuration)
             let db = database.database
+            let limitsClient = try configuration.redisURL.map { url in
+                var redis = try RedisConfiguration(url: url)
+                redis.clientName = "whisperapi-limits"
+                return RedisClient(configuration: redis, poolSize: 2, logger: logger)
+            }
+            let limitsPrefix = "\(configuration.queuePrefix):whisperapi"
             return Backend(
                 configuration: configuration, database: database, queue: queue, leasing: leasing, storage: storage,
                 users: UserRepository(database: db), transcriptions: TranscriptionRepository(database: db),
                 cursors: SyncCursorRepository(database: db), webhooks: try openWebhookQueue(configuration, database: database, logger: logger),
-                webhookAttempts: WebhookAttemptRepository(database: db))
+                webhookAttempts: WebhookAttemptRepository(database: db), usage: UsageRepository(database: db),
+                rateLimiter: limitsClient.map { RedisRateLimiter(client: $0, prefix: limitsPrefix) } ?? InProcessRateLimiter(),
+                locks: limitsClient.map { RedisLock(client: $0, prefix: limitsPrefix) } ?? InProcessLock(),
+                limitsClient: limitsClient)
         } catch {
             await database.shutdown()
             throw error
@@ -85,6 +102,7 @@ public struct Backend: Sendable {
 
     /// Stops the queue and closes the database.
     public func close() async {
+        await limitsClient?.close()
         await webhooks.close()
         await queue.shutdown()
         await database.shutdown()

@@ -201,7 +201,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
     static let params = [
         "INVALID_MODEL": "model", "INVALID_FORMAT": "response_format", "INVALID_TASK": "model", "INVALID_LANGUAGE": "language",
         "INVALID_PROMPT": "prompt", "MISSING_FILE": "file", "EMPTY_FILE": "file", "FILE_TOO_LARGE": "file",
-        "UNSUPPORTED_MEDIA_TYPE": "file", "INVALID_AUDIO": "file",
+        "UNSUPPORTED_MEDIA_TYPE": "file", "INVALID_AUDIO": "file", "MODEL_NOT_IN_PLAN": "model",
     ]
 
     struct Body: Encodable {

@@ -1,12 +1,40 @@
+import Foundation
+
 /// The OpenAPI 3.1 description of every route, served at `GET /openapi.json`.
 ///
 /// A test compares its paths and methods with the router's routes, so neither can change alone.
 enum OpenAPIDocument {
-    static let json = #"""
+    /// The document as served: `source` with a 429 answer added to every operation that needs a key (any of
+    /// them may meet the rate limit), so the list is not repeated on every route by hand.
+    static let json: String = {
+        guard var document = try? JSONSerialization.jsonObject(with: Data(source.utf8)) as? [String: Any],
+              var paths = document["paths"] as? [String: [String: Any]]
+        else { return source }
+        let limited: [String: Any] = ["$ref": "#/components/responses/Error"]
+        for (path, operations) in paths {
+            var updated = operations
+            for (method, value) in operations {
+                guard var operation = value as? [String: Any], (operation["security"] as? [Any])?.isEmpty != true,
+                      var responses = operation["responses"] as? [String: Any]
+                else { continue }
+                if responses["429"] == nil {
+                    responses["429"] = path.hasPrefix("/v1/") ? ["$ref": "#/components/responses/OpenAIError"] : limited
+                }
+                operation["responses"] = responses
+                updated[method] = operation
+            }
+            paths[path] = updated
+        }
+        document["paths"] = paths
+        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes]) else { return source }
+        return String(decoding: data, as: UTF8.self)
+    }()
+
+    static let source = #"""
     {
       "openapi": "3.1.0",
       "info": {"title": "WhisperAPI", "version": "1.0.0",
-               "description": "Self-hostable speech-to-text: the seed's REST API, OpenAI-compatible audio routes, live progress and signed webhooks."},
+               "description": "Self-hostable speech-to-text: the seed's REST API, OpenAI-compatible audio routes, live progress, signed webhooks, plans with rate limits and quotas, and an admin API. Every authenticated answer carries RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset; 429 answers (RATE_LIMITED, TOO_MANY_CONCURRENT_JOBS, QUOTA_EXCEEDED) carry Retry-After."},
       "security": [{"bearer": []}],
       "paths": {
         "/health": {"get": {"summary": "Liveness", "security": [],
@@ -75,6 +103,55 @@ enum OpenAPIDocument {
           "responses": {"200": {"description": "The secret", "content": {"application/json": {"schema": {"type": "object", "required": ["success", "data"], "properties": {
                           "success": {"const": true}, "data": {"type": "object", "required": ["secret"], "properties": {"secret": {"type": "string"}}}}}}}},
                         "401": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/usage": {"get": {"summary": "Your metered audio this month and what is left of your plan's quota",
+          "responses": {"200": {"description": "Usage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageEnvelope"}}}},
+                        "401": {"$ref": "#/components/responses/Error"}, "429": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/admin/users": {
+          "get": {"summary": "Every user (admin)", "responses": {"200": {"description": "Users", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsersEnvelope"}}}},
+            "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}},
+          "post": {"summary": "Create a user (admin)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["email"], "properties": {
+              "email": {"type": "string"}, "plan": {"$ref": "#/components/schemas/Plan"}, "isAdmin": {"type": "boolean"}}}}}},
+            "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserEnvelope"}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
+              "409": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/admin/users/{user}": {
+          "get": {"summary": "One user, by id or email (admin)", "parameters": [{"$ref": "#/components/parameters/User"}],
+            "responses": {"200": {"description": "The user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserEnvelope"}}}},
+              "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
+          "patch": {"summary": "Change a user's plan (admin)", "parameters": [{"$ref": "#/components/parameters/User"}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["plan"], "properties": {"plan": {"$ref": "#/components/schemas/Plan"}}}}}},
+            "responses": {"200": {"description": "The user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserEnvelope"}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
+              "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/admin/users/{user}/usage": {"get": {"summary": "A user's usage this month (admin)", "parameters": [{"$ref": "#/components/parameters/User"}],
+          "responses": {"200": {"description": "Usage", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageEnvelope"}}}},
+            "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/admin/users/{user}/keys": {
+          "get": {"summary": "A user's keys, never their secrets (admin)", "parameters": [{"$ref": "#/components/parameters/User"}],
+            "responses": {"200": {"description": "Keys", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/KeysEnvelope"}}}},
+              "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
+          "post": {"summary": "Create a key for a user; the key and its webhook secret are shown this once (admin)", "parameters": [{"$ref": "#/components/parameters/User"}],
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}}},
+            "responses": {"201": {"description": "The new key", "content": {"application/json": {"schema": {"type": "object", "required": ["success", "data"], "properties": {
+              "success": {"const": true}, "data": {"type": "object", "required": ["prefix", "key", "webhookSecret"], "properties": {
+                "prefix": {"type": "string"}, "key": {"type": "string"}, "webhookSecret": {"type": "string"}}}}}}}},
+              "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/admin/keys/{prefix}": {"delete": {"summary": "Revoke a key by its display prefix; refused at once on every server (admin)",
+          "parameters": [{"name": "prefix", "in": "path", "required": true, "schema": {"type": "string"}}],
+          "responses": {"200": {"description": "Revoked", "content": {"application/json": {"schema": {"type": "object", "required": ["success", "data"], "properties": {
+            "success": {"const": true}, "data": {"type": "object", "properties": {"revoked": {"type": "string"}}}}}}}},
+            "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/admin/queue": {"get": {"summary": "Job counts by state (admin)",
+          "responses": {"200": {"description": "Counts", "content": {"application/json": {"schema": {"type": "object", "required": ["success", "data"], "properties": {
+            "success": {"const": true}, "data": {"type": "object", "required": ["waiting", "active", "completed", "failed", "delayed", "cancelled"], "properties": {
+              "waiting": {"type": "integer"}, "active": {"type": "integer"}, "completed": {"type": "integer"}, "failed": {"type": "integer"},
+              "delayed": {"type": "integer"}, "cancelled": {"type": "integer"}}}}}}}},
+            "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
+        "/api/v1/admin/queue/cleanup": {"post": {"summary": "Remove finished jobs past their retention now (admin)",
+          "responses": {"200": {"description": "How many were removed", "content": {"application/json": {"schema": {"type": "object", "required": ["success", "data"], "properties": {
+            "success": {"const": true}, "data": {"type": "object", "required": ["removed"], "properties": {"removed": {"type": "integer"}}}}}}}},
+            "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
         "/v1/models": {"get": {"summary": "Model names accepted (OpenAI)",
           "responses": {"200": {"description": "Models", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelList"}}}},
                         "401": {"$ref": "#/components/responses/OpenAIError"}}}},
@@ -91,7 +168,8 @@ enum OpenAPIDocument {
       },
       "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A WhisperAPI key (wapi_…)"}},
-        "parameters": {"Id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}},
+        "parameters": {"Id": {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                       "User": {"name": "user", "in": "path", "required": true, "description": "A user's id or email", "schema": {"type": "string"}}},
         "responses": {
           "Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}},
           "OpenAIError": {"description": "An error in OpenAI's shape", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}},
@@ -147,6 +225,21 @@ enum OpenAPIDocument {
               {"type": "object", "required": ["type", "delta"], "properties": {"type": {"const": "transcript.text.delta"}, "delta": {"type": "string"}}},
               {"type": "object", "required": ["type", "text"], "properties": {"type": {"const": "transcript.text.done"}, "text": {"type": "string"}}},
               {"$ref": "#/components/schemas/OpenAIError"}]}}}},
+          "Plan": {"type": "string", "enum": ["FREE", "PRO", "PAYG"]},
+          "User": {"type": "object", "required": ["id", "email", "plan", "isAdmin", "createdAt"], "properties": {
+            "id": {"type": "string"}, "email": {"type": "string"}, "plan": {"$ref": "#/components/schemas/Plan"}, "isAdmin": {"type": "boolean"}, "createdAt": {"type": "string"}}},
+          "UserEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/User"}}},
+          "UsersEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object", "required": ["items"],
+            "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}}}},
+          "KeysEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object", "required": ["items"],
+            "properties": {"items": {"type": "array", "items": {"type": "object", "required": ["prefix", "createdAt"], "properties": {
+              "prefix": {"type": "string"}, "name": {"type": "string"}, "createdAt": {"type": "string"}, "lastUsedAt": {"type": "string"},
+              "revokedAt": {"type": "string"}, "webhookUrl": {"type": "string"}}}}}}}},
+          "UsageEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",
+            "required": ["userId", "plan", "period", "audioSeconds", "audioMinutes", "jobs", "quotaMinutes", "remainingMinutes", "periodEndsAt"], "properties": {
+              "userId": {"type": "string"}, "plan": {"$ref": "#/components/schemas/Plan"}, "period": {"type": "string"}, "audioSeconds": {"type": "number"},
+              "audioMinutes": {"type": "number"}, "jobs": {"type": "integer"}, "quotaMinutes": {"type": ["integer", "null"]},
+              "remainingMinutes": {"type": ["number", "null"]}, "periodEndsAt": {"type": "string"}}}}},
           "WebhookSettings": {"type": "object", "required": ["url"], "properties": {"url": {"type": ["string", "null"]}}},
           "WebhookSettingsEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"$ref": "#/components/schemas/WebhookSettings"}}},
           "AttemptsEnvelope": {"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": {"type": "object",

@@ -15,6 +15,7 @@ public struct StatusSync: Service {
     let transcriptions: TranscriptionRepository
     let cursors: SyncCursorRepository
     let webhooks: WebhookNotifier
+    let usage: UsageRepository
     let logger: Logger
 
     public init(backend: Backend, logger: Logger) {
@@ -22,6 +23,7 @@ public struct StatusSync: Service {
         transcriptions = backend.transcriptions
         cursors = backend.cursors
         webhooks = WebhookNotifier(queue: backend.webhooks)
+        usage = backend.usage
         self.logger = logger
     }
 
@@ -80,8 +82,8 @@ public struct StatusSync: Service {
         }
     }
 
-    /// Applies one event to its row; an event that ends the transcription queues its webhook. A failure to
-    /// queue it throws, so the event is applied again later (queueing the same end twice keeps one).
+    /// Applies one event to its row; a completion is metered, and an event that ends the transcription queues
+    /// its webhook. A failure of either throws, so the event is applied again later (both keep one of each).
     func apply(_ event: QueueEvent) async throws {
         guard event.kind != .other else { return }
         let updated = try await transcriptions.update(jobId: event.jobId) { t in
@@ -129,6 +131,10 @@ public struct StatusSync: Service {
         }
         let ending: [QueueEvent.Kind: TranscriptionStatus] = [.completed: .completed, .failed: .failed, .cancelled: .cancelled]
         if let row = updated, let status = ending[event.kind], row.status == status {
+            if status == .completed, let seconds = row.durationSeconds {
+                // Metered once per transcription, however often its completion is applied.
+                try await usage.record(transcriptionId: row.id, userId: row.userId, audioSeconds: seconds, completedAt: row.completedAt ?? Date())
+            }
             try await webhooks.notify(row)
         }
     }

@@ -30,20 +30,29 @@ struct TranscriptionRoutes {
     }
 
     /// Streams the upload to storage, records the transcription and queues its job with the caller's plan
-    /// priority. `adjust` may rewrite the form fields first (the OpenAI routes map their names).
+    /// priority, within the plan's limits. `adjust` may rewrite the form fields first (the OpenAI routes map
+    /// their names).
     func accept(
         _ request: Request, context: AppRequestContext, maxFileBytes: Int64,
         adjust: @Sendable ([String: String]) throws -> [String: String] = { $0 }
     ) async throws -> Transcription {
         let identity = try context.requireIdentity()
+        let limits = backend.configuration.planPolicy.limits(for: identity.user.plan)
+        let guardrails = PlanEnforcement(backend: backend)
+        // Refused before the upload is read, so nothing is stored; checked again under the lock below.
+        try await guardrails.checkQuota(identity.user, limits: limits)
+        try await guardrails.checkConcurrency(identity.user, limits: limits)
         let id = UUID()
         let audioKey = StorageKeys.audio(user: identity.user.id, transcription: id)
         let writer = try await backend.storage.makeWriter(key: audioKey)
         let upload: ReceivedUpload
         let options: SubmitOptions
         do {
-            upload = try await UploadReceiver(maxFileBytes: maxFileBytes).receive(request, into: writer)
+            upload = try await UploadReceiver(maxFileBytes: min(maxFileBytes, limits.maxUploadBytes)).receive(request, into: writer)
             options = try SubmitOptions(fields: try adjust(upload.fields))
+            guard limits.allows(model: options.model) else {
+                throw APIError(.forbidden, "MODEL_NOT_IN_PLAN", "the \(identity.user.plan.rawValue) plan cannot use model '\(options.model)'", allowed: limits.models)
+            }
             if let url = options.webhookURL { try await WebhookRoutes.checkTarget(url, backend: backend) }
             try await writer.finish()
         } catch {
@@ -55,19 +64,30 @@ struct TranscriptionRoutes {
             model: options.model, format: options.format, language: options.language, task: options.task,
             prompt: options.prompt, originalFilename: upload.filename.map { String($0.prefix(255)) }, fileSize: upload.size,
             apiKeyId: identity.keyId, webhookURL: options.webhookURL ?? identity.defaultWebhookURL)
-        try await backend.transcriptions.insert(transcription)
         let data = TranscriptionJobData(
             transcriptionId: transcription.id.uuidString.lowercased(), userId: identity.user.id.uuidString.lowercased(),
             s3AudioUrl: audioKey, model: options.model, format: options.format.rawValue, language: options.language,
             task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps)
+        let backend = self.backend
+        let logger = context.logger
         do {
-            _ = try await backend.queue.addTranscriptionJob(data, priority: identity.user.plan.queuePriority, jobId: transcription.jobId ?? "")
+            // The count and the enqueue are one step per user, on every API server: two submits at once
+            // cannot both see a free slot.
+            try await backend.locks.withLock("submit:\(identity.user.id.lowercasedString)") {
+                try await guardrails.checkConcurrency(identity.user, limits: limits)
+                try await backend.transcriptions.insert(transcription)
+                do {
+                    _ = try await backend.queue.addTranscriptionJob(data, priority: identity.user.plan.queuePriority, jobId: transcription.jobId ?? "")
+                } catch {
+                    logger.error("could not enqueue", metadata: ["error": "\(error)"])
+                    try? await backend.transcriptions.delete(id: id)
+                    throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
+                }
+            }
         } catch {
-            // Nothing half-done stays behind: the client is told to retry.
-            context.logger.error("could not enqueue", metadata: ["error": "\(error)"])
-            try? await backend.transcriptions.delete(id: id)
+            // Nothing half-done stays behind.
             try? await backend.storage.delete(key: audioKey)
-            throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
+            throw error
         }
         return transcription
     }

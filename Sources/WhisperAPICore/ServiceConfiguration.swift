@@ -15,8 +15,10 @@ public struct ServiceConfiguration: Sendable {
     public var stalledInterval: Duration
     public var jobRetention: Duration
     public var failedJobRetention: Duration
-    /// Largest accepted upload in bytes.
+    /// Largest accepted upload in bytes for any plan (`MAX_FILE_SIZE`, 1 GB); each plan's own limit applies below it.
     public var maxUploadBytes: Int64
+    /// Each plan's limits (concurrency, request rate, upload size, monthly minutes, models).
+    public var planPolicy: PlanPolicy
     /// The largest upload on the OpenAI-compatible routes (`OPENAI_MAX_FILE_SIZE`, OpenAI's 25 MB by default).
     public var openAIMaxUploadBytes: Int64
     /// The longest one engine run may take before it is killed.
@@ -61,7 +63,8 @@ public struct ServiceConfiguration: Sendable {
         stalledInterval = .milliseconds(max(500, int("QUEUE_STALLED_INTERVAL", 30000)))
         jobRetention = .seconds(double("JOB_RETENTION_HOURS", 24) * 3600)
         failedJobRetention = .seconds(double("FAILED_JOB_RETENTION_HOURS", 168) * 3600)
-        maxUploadBytes = Int64(int("MAX_FILE_SIZE", 500 * 1024 * 1024))
+        maxUploadBytes = Int64(int("MAX_FILE_SIZE", 1024 * 1024 * 1024))
+        planPolicy = PlanPolicy(environment: environment)
         openAIMaxUploadBytes = Int64(int("OPENAI_MAX_FILE_SIZE", 25 * 1024 * 1024))
         jobTimeout = .seconds(int("JOB_TIMEOUT_SECONDS", 3600))
         engineRoot = environment["ENGINE_ROOT"] ?? cwd

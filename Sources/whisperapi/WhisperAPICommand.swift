@@ -101,7 +101,7 @@ struct Migrate: AsyncParsableCommand {
 }
 
 struct Users: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage users.", subcommands: [Create.self, List.self])
+    static let configuration = CommandConfiguration(abstract: "Manage users.", subcommands: [Create.self, List.self, SetPlan.self, Usage.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user.")
@@ -131,8 +131,54 @@ struct Users: AsyncParsableCommand {
     }
 }
 
+extension Users {
+    struct SetPlan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-plan", abstract: "Change a user's plan (takes effect at once).")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The user's email or id.") var user: String
+        @Option(help: "FREE, PRO or PAYG.") var plan: String
+
+        func run() async throws {
+            guard let plan = Plan(rawValue: plan.uppercased()) else { throw ValidationError("plan must be one of FREE, PRO, PAYG") }
+            let updated = try await common.withBackend { try await AdminActions(backend: $0).setPlan(user: user, plan: plan) }
+            say("\(updated.email) is now on \(updated.plan.rawValue)")
+        }
+    }
+
+    struct Usage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A user's metered audio this month.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The user's email or id.") var user: String
+
+        func run() async throws {
+            let report = try await common.withBackend { backend in
+                let actions = AdminActions(backend: backend)
+                return try await actions.usage(of: try await actions.find(user: user))
+            }
+            let quota = report.quotaMinutes.map { "\($0) min quota, \(report.remainingMinutes ?? 0) left" } ?? "no quota (metered)"
+            say("\(report.period): \(report.audioMinutes) min in \(report.jobs) job(s); \(report.plan.rawValue), \(quota)")
+        }
+    }
+}
+
 struct Keys: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage API keys.", subcommands: [Create.self, Revoke.self])
+    static let configuration = CommandConfiguration(abstract: "Manage API keys.", subcommands: [Create.self, List.self, Revoke.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A user's keys (prefixes, never the keys).")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The user's email or id.") var user: String
+
+        func run() async throws {
+            let keys = try await common.withBackend { backend in
+                try await backend.users.keys(userId: try await AdminActions(backend: backend).find(user: user).id)
+            }
+            for key in keys {
+                let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
+                say("\(key.prefix)\t\(key.name ?? "-")\t\(state)\tcreated \(key.createdAt.formatted(.iso8601))")
+            }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key; it is printed once, alone on the last line.")
@@ -161,7 +207,17 @@ struct Keys: AsyncParsableCommand {
 }
 
 struct QueueCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queue", abstract: "Inspect the queue.", subcommands: [Stats.self])
+    static let configuration = CommandConfiguration(commandName: "queue", abstract: "Inspect and clean the queue.", subcommands: [Stats.self, Cleanup.self])
+
+    struct Cleanup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove finished jobs past their retention now.")
+        @OptionGroup var common: CommonOptions
+
+        func run() async throws {
+            let removed = try await common.withBackend { try await AdminActions(backend: $0).cleanUpQueue() }
+            say("removed \(removed) job(s)")
+        }
+    }
 
     struct Stats: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Job counts by state.")

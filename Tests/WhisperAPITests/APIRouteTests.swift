@@ -21,13 +21,23 @@ import WhisperAPICore
                 let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
                 return "\(route.method) /" + path.joined(separator: "/")
             })
-            #expect(served.count == 19 && served.contains("POST /v1/audio/transcriptions") && served.contains("GET /api/v1/transcriptions/{id}/result"), "\(served.sorted())")
+            #expect(served.count == 30 && served.contains("POST /v1/audio/transcriptions") && served.contains("GET /api/v1/transcriptions/{id}/result"), "\(served.sorted())")
             #expect(documented == served, "only documented: \(documented.subtracting(served)); only served: \(served.subtracting(documented))")
             // Every $ref points at something the document defines.
             let text = String(buffer: response.body)
             let components = try #require(document["components"] as? [String: [String: Any]])
-            for match in text.matches(of: /"\$ref": "#\/components\/(\w+)\/(\w+)"/) {
+            let references = text.matches(of: /"\$ref":\s*"#\/components\/(\w+)\/(\w+)"/)
+            #expect(references.count > 50)
+            for match in references {
                 #expect(components[String(match.1)]?[String(match.2)] != nil, "\(match.0)")
+            }
+            // Any route that needs a key may meet the rate limit.
+            for (path, operations) in paths {
+                for (method, value) in operations {
+                    let operation = try #require(value as? [String: Any])
+                    let open = (operation["security"] as? [Any])?.isEmpty == true
+                    #expect(open || (operation["responses"] as? [String: Any])?["429"] != nil, "\(method) \(path)")
+                }
             }
         }
     }

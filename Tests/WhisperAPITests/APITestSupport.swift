@@ -18,11 +18,19 @@ struct APIHarness {
     static func run(
         database: DatabaseDriver = .sqlite,
         maxUploadBytes: Int64 = 10 * 1024 * 1024,
+        environment overrides: [String: String] = [:],
         _ body: @escaping @Sendable (any TestClientProtocol, APIHarness) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         var environment = ["DATA_DIR": directory.path]
+        // Plan limits out of the way unless a test sets them (the limit tests do).
+        for plan in Plan.allCases {
+            environment["PLAN_\(plan.rawValue)_CONCURRENT_JOBS"] = "1000"
+            environment["PLAN_\(plan.rawValue)_REQUESTS_PER_MINUTE"] = "1000000"
+            environment["PLAN_\(plan.rawValue)_MODELS"] = WhisperModels.accepted.joined(separator: ",")
+        }
+        environment.merge(overrides) { _, new in new }
         var logger = Logger(label: "api-test")
         logger.logLevel = .warning
         let scratch = database == .postgres ? try await ScratchPostgresDatabase.create(logger: logger) : nil

@@ -1,0 +1,48 @@
+import FluentKit
+import Foundation
+import WhisperAPICore
+
+/// One month's usage of one user.
+public struct UsageTotals: Sendable, Equatable {
+    public var audioSeconds: Double
+    public var jobs: Int
+
+    public init(audioSeconds: Double, jobs: Int) {
+        self.audioSeconds = audioSeconds
+        self.jobs = jobs
+    }
+}
+
+/// Audio metering: each completed transcription's duration, recorded once whatever repeats.
+public struct UsageRepository: Sendable {
+    let database: any Database
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    /// Records a completed transcription's audio in the month it completed; a second call for the same
+    /// transcription (a replayed event, another API server) changes nothing. Returns whether it was new.
+    @discardableResult
+    public func record(transcriptionId: UUID, userId: UUID, audioSeconds: Double, completedAt: Date) async throws -> Bool {
+        if try await UsageRecordModel.find(transcriptionId, on: database) != nil { return false }
+        let model = UsageRecordModel(
+            transcriptionId: transcriptionId, userId: userId, period: UsagePeriod(containing: completedAt).description,
+            audioSeconds: max(0, audioSeconds), createdAt: Date())
+        do {
+            try await model.create(on: database)
+            return true
+        } catch {
+            // Two servers recording at once: the loser finds the winner's record.
+            if try await UsageRecordModel.find(transcriptionId, on: database) != nil { return false }
+            throw error
+        }
+    }
+
+    /// A user's totals for one month.
+    public func totals(userId: UUID, period: UsagePeriod) async throws -> UsageTotals {
+        let rows = try await UsageRecordModel.query(on: database)
+            .filter(\.$userId == userId).filter(\.$period == period.description).all()
+        return UsageTotals(audioSeconds: rows.reduce(0) { $0 + $1.audioSeconds }, jobs: rows.count)
+    }
+}

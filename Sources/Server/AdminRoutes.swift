@@ -1,0 +1,183 @@
+import Foundation
+import Hummingbird
+import WhisperAPICore
+
+/// Refuses callers whose user is not an admin: 403.
+struct AdminOnlyMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard try context.requireIdentity().user.isAdmin else { throw APIError.forbidden }
+        return try await next(request, context)
+    }
+}
+
+/// `GET /api/v1/usage`: the caller's metered audio this month and what is left of the plan's quota.
+struct UsageRoutes {
+    let backend: Backend
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get("usage") { _, context in
+            JSONBody.success(try await AdminActions(backend: backend).usage(of: try context.requireIdentity().user))
+        }
+    }
+}
+
+/// The admin API under `/api/v1/admin` (admin keys only): users, plans, keys, usage, the queue.
+struct AdminRoutes {
+    let backend: Backend
+
+    var actions: AdminActions { AdminActions(backend: backend) }
+
+    func register(on group: RouterGroup<AppRequestContext>) {
+        group.get("users", use: listUsers)
+        group.post("users", use: createUser)
+        group.get("users/:user", use: readUser)
+        group.patch("users/:user", use: changePlan)
+        group.get("users/:user/usage", use: usage)
+        group.get("users/:user/keys", use: listKeys)
+        group.post("users/:user/keys", use: createKey)
+        group.delete("keys/:prefix", use: revokeKey)
+        group.get("queue", use: queueStats)
+        group.post("queue/cleanup", use: cleanUp)
+    }
+
+    struct UserDTO: Encodable {
+        let id: String
+        let email: String
+        let plan: Plan
+        let isAdmin: Bool
+        let createdAt: Date
+
+        init(_ user: User) {
+            id = user.id.lowercasedString
+            email = user.email
+            plan = user.plan
+            isAdmin = user.isAdmin
+            createdAt = user.createdAt
+        }
+    }
+
+    struct KeyDTO: Encodable {
+        let prefix: String
+        let name: String?
+        let createdAt: Date
+        let lastUsedAt: Date?
+        let revokedAt: Date?
+        let webhookUrl: String?
+
+        init(_ key: APIKeyRecord) {
+            prefix = key.prefix
+            name = key.name
+            createdAt = key.createdAt
+            lastUsedAt = key.lastUsedAt
+            revokedAt = key.revokedAt
+            webhookUrl = key.webhookURL
+        }
+    }
+
+    struct NewKeyDTO: Encodable {
+        let prefix: String
+        /// Shown once.
+        let key: String
+        /// Shown once.
+        let webhookSecret: String
+    }
+
+    struct Items<T: Encodable>: Encodable {
+        let items: [T]
+    }
+
+    /// The user named in the path (email or id), or 404.
+    func user(_ context: AppRequestContext) async throws -> User {
+        guard let reference = context.parameters.get("user"), let user = try? await actions.find(user: reference) else {
+            throw APIError(.notFound, "USER_NOT_FOUND", "no such user")
+        }
+        return user
+    }
+
+    /// The JSON body, or 400 `INVALID_BODY` saying what is expected.
+    func body<T: Decodable>(_ request: Request, context: AppRequestContext, as type: T.Type, expected: String) async throws -> T {
+        do {
+            return try await request.decode(as: T.self, context: context)
+        } catch {
+            throw APIError.badRequest("INVALID_BODY", "the body must be JSON: \(expected)")
+        }
+    }
+
+    static func plan(_ text: String) throws -> Plan {
+        guard let plan = Plan(rawValue: text.uppercased()) else {
+            throw APIError.badRequest("INVALID_PLAN", "unknown plan '\(text)'", allowed: Plan.allCases.map(\.rawValue))
+        }
+        return plan
+    }
+
+    @Sendable func listUsers(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(Items(items: try await backend.users.all().map(UserDTO.init)))
+    }
+
+    @Sendable func createUser(_ request: Request, context: AppRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            let email: String
+            let plan: String?
+            let isAdmin: Bool?
+        }
+        let input = try await body(request, context: context, as: Body.self, expected: #"{"email": "…", "plan": "FREE|PRO|PAYG", "isAdmin": false}"#)
+        do {
+            let user = try await actions.createUser(email: input.email, plan: try Self.plan(input.plan ?? "FREE"), isAdmin: input.isAdmin ?? false)
+            return JSONBody.success(UserDTO(user), status: .created)
+        } catch let refusal as AdminActions.Refusal {
+            throw APIError(.conflict, "USER_REFUSED", refusal.description)
+        }
+    }
+
+    @Sendable func readUser(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(UserDTO(try await user(context)))
+    }
+
+    @Sendable func changePlan(_ request: Request, context: AppRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            let plan: String
+        }
+        let target = try await user(context)
+        let input = try await body(request, context: context, as: Body.self, expected: #"{"plan": "FREE|PRO|PAYG"}"#)
+        let updated = try await actions.setPlan(user: target.id.uuidString, plan: try Self.plan(input.plan))
+        return JSONBody.success(UserDTO(updated))
+    }
+
+    @Sendable func usage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(try await actions.usage(of: try await user(context)))
+    }
+
+    @Sendable func listKeys(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(Items(items: try await backend.users.keys(userId: try await user(context).id).map(KeyDTO.init)))
+    }
+
+    @Sendable func createKey(_ request: Request, context: AppRequestContext) async throws -> Response {
+        struct Body: Decodable {
+            let name: String?
+        }
+        let target = try await user(context)
+        let input = (try? await request.decode(as: Body.self, context: context)) ?? Body(name: nil)
+        let (key, record) = try await actions.createKey(email: target.email, name: input.name.map { String($0.prefix(100)) })
+        return JSONBody.success(NewKeyDTO(prefix: record.prefix, key: key, webhookSecret: record.webhookSecret ?? ""), status: .created)
+    }
+
+    @Sendable func revokeKey(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let prefix = context.parameters.get("prefix") ?? ""
+        do {
+            try await actions.revokeKey(prefix: prefix)
+        } catch is AdminActions.Refusal {
+            throw APIError(.notFound, "KEY_NOT_FOUND", "no active key with prefix \(prefix)")
+        }
+        return JSONBody.success(["revoked": prefix])
+    }
+
+    @Sendable func queueStats(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(try await backend.queue.getQueueStats())
+    }
+
+    @Sendable func cleanUp(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONBody.success(["removed": try await actions.cleanUpQueue()])
+    }
+}

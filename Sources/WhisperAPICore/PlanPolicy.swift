@@ -1,0 +1,109 @@
+import Foundation
+
+/// What one plan may do.
+public struct PlanLimits: Sendable, Equatable {
+    /// Transcriptions queued or processing at once.
+    public var concurrentJobs: Int
+    /// Authenticated requests per key per rate window.
+    public var requestsPerWindow: Int
+    /// The largest upload.
+    public var maxUploadBytes: Int64
+    /// Audio minutes per calendar month (UTC); nil: unlimited, still metered.
+    public var monthlyAudioMinutes: Int?
+    /// Model names the plan may ask for (aliases such as `whisper-1` count as the model they mean).
+    public var models: [String]
+
+    public init(concurrentJobs: Int, requestsPerWindow: Int, maxUploadBytes: Int64, monthlyAudioMinutes: Int?, models: [String]) {
+        self.concurrentJobs = concurrentJobs
+        self.requestsPerWindow = requestsPerWindow
+        self.maxUploadBytes = maxUploadBytes
+        self.monthlyAudioMinutes = monthlyAudioMinutes
+        self.models = models
+    }
+
+    /// Whether the plan may use a resolved model name.
+    public func allows(model: String) -> Bool {
+        models.contains { WhisperModels.resolve($0) == model }
+    }
+}
+
+/// The plans' limits in one place: the seed's defaults, each overridable from the environment with
+/// `PLAN_<FREE|PRO|PAYG>_<CONCURRENT_JOBS|REQUESTS_PER_MINUTE|MAX_FILE_SIZE|MONTHLY_MINUTES|MODELS>`.
+public struct PlanPolicy: Sendable, Equatable {
+    public var limits: [Plan: PlanLimits]
+    /// The rate limit's window (`RATE_LIMIT_WINDOW_SECONDS`, default a minute).
+    public var rateWindow: Duration
+
+    /// FREE 1 job / 30 requests a minute / 25 MB / 60 minutes a month / tiny.en; PRO 3 / 120 / 500 MB / 6000 /
+    /// every model; PAYG 10 / 600 / 1 GB / unlimited (metered) / every model.
+    public static let defaults = PlanPolicy(
+        limits: [
+            .free: PlanLimits(concurrentJobs: 1, requestsPerWindow: 30, maxUploadBytes: 25 * 1024 * 1024, monthlyAudioMinutes: 60, models: ["tiny.en"]),
+            .pro: PlanLimits(concurrentJobs: 3, requestsPerWindow: 120, maxUploadBytes: 500 * 1024 * 1024, monthlyAudioMinutes: 6000, models: WhisperModels.accepted),
+            .payg: PlanLimits(concurrentJobs: 10, requestsPerWindow: 600, maxUploadBytes: 1024 * 1024 * 1024, monthlyAudioMinutes: nil, models: WhisperModels.accepted),
+        ],
+        rateWindow: .seconds(60))
+
+    public init(limits: [Plan: PlanLimits], rateWindow: Duration) {
+        self.limits = limits
+        self.rateWindow = rateWindow
+    }
+
+    /// The defaults with the environment's overrides. `MONTHLY_MINUTES` of `unlimited` (or a negative number)
+    /// means no quota; `MODELS` is a comma-separated list.
+    public init(environment: [String: String]) {
+        var policy = Self.defaults
+        for plan in Plan.allCases {
+            func value(_ name: String) -> String? { environment["PLAN_\(plan.rawValue)_\(name)"]?.trimmingCharacters(in: .whitespaces) }
+            var limits = policy.limits(for: plan)
+            if let text = value("CONCURRENT_JOBS"), let number = Int(text) { limits.concurrentJobs = max(1, number) }
+            if let text = value("REQUESTS_PER_MINUTE"), let number = Int(text) { limits.requestsPerWindow = max(1, number) }
+            if let text = value("MAX_FILE_SIZE"), let number = Int64(text) { limits.maxUploadBytes = max(1, number) }
+            if let text = value("MONTHLY_MINUTES") {
+                limits.monthlyAudioMinutes = text.lowercased() == "unlimited" ? nil : Int(text).flatMap { $0 < 0 ? nil : $0 }
+            }
+            if let text = value("MODELS") {
+                let models = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { WhisperModels.resolve($0) != nil }
+                if !models.isEmpty { limits.models = models }
+            }
+            policy.limits[plan] = limits
+        }
+        if let seconds = environment["RATE_LIMIT_WINDOW_SECONDS"].flatMap({ Double($0) }), seconds > 0 {
+            policy.rateWindow = .milliseconds(Int64(seconds * 1000))
+        }
+        self = policy
+    }
+
+    /// The limits of `plan`.
+    public func limits(for plan: Plan) -> PlanLimits {
+        limits[plan] ?? Self.defaults.limits[plan]!
+    }
+}
+
+/// A calendar month (UTC), the period usage and quotas count in.
+public struct UsagePeriod: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+
+    static var utc: Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }
+
+    /// The month `date` falls in.
+    public init(containing date: Date) {
+        let parts = Self.utc.dateComponents([.year, .month], from: date)
+        year = parts.year ?? 1970
+        month = parts.month ?? 1
+    }
+
+    /// `2026-11`.
+    public var description: String { String(format: "%04d-%02d", year, month) }
+
+    /// When the next month starts.
+    public var end: Date {
+        let start = Self.utc.date(from: DateComponents(year: year, month: month, day: 1)) ?? Date()
+        return Self.utc.date(byAdding: .month, value: 1, to: start) ?? start
+    }
+}
