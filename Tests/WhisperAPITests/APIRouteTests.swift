@@ -207,9 +207,16 @@ import WhisperAPICore
                 #expect(response.status == .notFound, "\(uri)")
                 #expect(try errorCode(response) == "NOT_FOUND")
             }
-            let cancel = try await client.execute(
-                uri: "/api/v1/transcribe/\(id)", method: .delete, headers: [.authorization: "Bearer \(harness.freeKey)"])
+            let headers: HTTPFields = [.authorization: "Bearer \(harness.freeKey)"]
+            let cancel = try await client.execute(uri: "/api/v1/transcribe/\(id)", method: .delete, headers: headers)
             #expect(cancel.status == .notFound)
+            let retry = try await client.execute(uri: "/api/v1/transcriptions/\(id)/retry", method: .post, headers: headers)
+            #expect(retry.status == .notFound)
+            // Another user's id answers exactly as an id that does not exist.
+            let missing = try await client.get("/api/v1/transcriptions/\(UUID().uuidString.lowercased())", key: harness.freeKey)
+            let theirs = try await client.get("/api/v1/transcriptions/\(id)", key: harness.freeKey)
+            #expect(String(buffer: missing.body) == String(buffer: theirs.body))
+            #expect(String(buffer: cancel.body) == String(buffer: missing.body) && String(buffer: retry.body) == String(buffer: missing.body))
             #expect(try await client.get("/api/v1/status/not-a-uuid", key: harness.freeKey).status == .notFound)
             #expect(try await client.get("/api/v1/status/\(id)", key: harness.proKey).status == .ok)
         }
