@@ -99,3 +99,14 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
+
+extension Request {
+    /// The JSON body as `T`, or 400 `INVALID_BODY` saying what is expected.
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext, expected: String) async throws -> T {
+        do {
+            return try await decode(as: T.self, context: context)
+        } catch {
+            throw APIError.badRequest("INVALID_BODY", "the body must be JSON: \(expected)")
+        }
+    }
+}

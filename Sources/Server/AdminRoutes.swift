@@ -96,15 +96,6 @@ struct AdminRoutes {
         return user
     }
 
-    /// The JSON body, or 400 `INVALID_BODY` saying what is expected.
-    func body<T: Decodable>(_ request: Request, context: AppRequestContext, as type: T.Type, expected: String) async throws -> T {
-        do {
-            return try await request.decode(as: T.self, context: context)
-        } catch {
-            throw APIError.badRequest("INVALID_BODY", "the body must be JSON: \(expected)")
-        }
-    }
-
     static func plan(_ text: String) throws -> Plan {
         guard let plan = Plan(rawValue: text.uppercased()) else {
             throw APIError.badRequest("INVALID_PLAN", "unknown plan '\(text)'", allowed: Plan.allCases.map(\.rawValue))
@@ -122,7 +113,7 @@ struct AdminRoutes {
             let plan: String?
             let isAdmin: Bool?
         }
-        let input = try await body(request, context: context, as: Body.self, expected: #"{"email": "…", "plan": "FREE|PRO|PAYG", "isAdmin": false}"#)
+        let input = try await request.decodeJSON(Body.self, context: context, expected: #"{"email": "…", "plan": "FREE|PRO|PAYG", "isAdmin": false}"#)
         do {
             let user = try await actions.createUser(email: input.email, plan: try Self.plan(input.plan ?? "FREE"), isAdmin: input.isAdmin ?? false)
             return JSONBody.success(UserDTO(user), status: .created)
@@ -140,7 +131,7 @@ struct AdminRoutes {
             let plan: String
         }
         let target = try await user(context)
-        let input = try await body(request, context: context, as: Body.self, expected: #"{"plan": "FREE|PRO|PAYG"}"#)
+        let input = try await request.decodeJSON(Body.self, context: context, expected: #"{"plan": "FREE|PRO|PAYG"}"#)
         let updated = try await actions.setPlan(user: target.id.uuidString, plan: try Self.plan(input.plan))
         return JSONBody.success(UserDTO(updated))
     }

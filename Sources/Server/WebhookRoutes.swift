@@ -87,12 +87,7 @@ struct WebhookRoutes {
     /// `PUT /api/v1/keys/current/webhook` with `{"url": "https://…"}` (or `null` to clear).
     @Sendable func setURL(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let body: SettingsDTO
-        do {
-            body = try await request.decode(as: SettingsDTO.self, context: context)
-        } catch {
-            throw APIError.badRequest("INVALID_BODY", "the body must be JSON: {\"url\": \"https://…\"} or {\"url\": null}")
-        }
+        let body = try await request.decodeJSON(SettingsDTO.self, context: context, expected: #"{"url": "https://…"} or {"url": null}"#)
         let url = body.url?.trimmingCharacters(in: .whitespaces).nilIfEmpty
         if let url { try await Self.checkTarget(url, backend: backend) }
         try await backend.users.setWebhookURL(keyId: identity.keyId, url)
