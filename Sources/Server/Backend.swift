@@ -48,7 +48,7 @@ public struct Backend: Sendable {
                 redis.clientName = "whisperapi-limits"
                 return RedisClient(configuration: redis, poolSize: 2, logger: logger)
             }
-            let limitsPrefix = "\(configuration.queuePrefix):whisperapi"
+            let limitsPrefix = "whisperapi:\(configuration.queuePrefix)"  // beside, not inside, BullMQ's own keys
             return Backend(
                 configuration: configuration, database: database, queue: queue, leasing: leasing, storage: storage,
                 users: UserRepository(database: db), transcriptions: TranscriptionRepository(database: db),
