@@ -104,7 +104,7 @@ public final class SQLWebhookQueue: WebhookQueue {
             do {
                 guard let claimed = try await claim() else {
                     try await cleanUpIfDue()
-                    await signal.wait(timeout: .milliseconds(250))
+                    await signal.wait(timeout: .seconds(1))  // new webhooks wake it at once; retries are due within a second
                     continue
                 }
                 let succeeded: Bool
