@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Limits
 import RedisClient
 
 /// An error the API reports as `{success:false, error:{code, message}}` with a status code.
@@ -84,6 +85,9 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is RedisConnectionError {
             context.logger.warning("the queue's Redis server is unreachable")
             throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
+        } catch is RedisLimitError {
+            context.logger.warning("the limits' Redis server did not answer in time")
+            throw APIError(.serviceUnavailable, "LIMITS_UNAVAILABLE", "the service is busy; try again shortly")
         } catch let error as HTTPError {
             let code = switch error.status.code {
             case 404: "NOT_FOUND"
