@@ -135,3 +135,15 @@ public final class DatabaseHandle: Sendable {
 public struct DatabaseOpenError: Error, CustomStringConvertible {
     public let description: String
 }
+
+extension DatabaseHandle {
+    /// Whether an error means the database server could not be reached (refused, closed, timed out),
+    /// rather than that a query was wrong: such a request should be answered 503 and tried again.
+    public static func isUnavailable(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError {
+            return [.connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code)
+        }
+        let name = String(reflecting: type(of: error))
+        return name.contains("ConnectionPoolTimeoutError") || name.contains("NIOConnectionError") || error is ChannelError
+    }
+}

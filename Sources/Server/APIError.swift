@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import Limits
+import Persistence
 import RedisClient
+import WhisperAPICore
 
 /// An error the API reports as `{success:false, error:{code, message}}` with a status code.
 public struct APIError: HTTPResponseError, Sendable {
@@ -85,6 +87,12 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is RedisConnectionError {
             context.logger.warning("the queue's Redis server is unreachable")
             throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
+        } catch let error as StorageUnavailable {
+            context.logger.warning("object storage unavailable", metadata: ["reason": "\(error.description)"])
+            throw APIError(.serviceUnavailable, "STORAGE_UNAVAILABLE", "file storage is unavailable; try again shortly")
+        } catch let error where DatabaseHandle.isUnavailable(error) {
+            context.logger.warning("the database is unreachable", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            throw APIError(.serviceUnavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; try again shortly")
         } catch is RedisLimitError {
             context.logger.warning("the limits' Redis server did not answer in time")
             throw APIError(.serviceUnavailable, "LIMITS_UNAVAILABLE", "the service is busy; try again shortly")

@@ -77,7 +77,16 @@ public struct S3ObjectStorage: ObjectStorage {
     let signer: SigV4Signer
     let http: HTTPClient
 
-    public init(configuration: S3Configuration, http: HTTPClient = .shared) {
+    /// The process's client for object stores: a store that refuses connections fails the request at once
+    /// (the API answers 503) instead of being retried until the request's long deadline.
+    public static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(configuration: S3Configuration, http: HTTPClient = S3ObjectStorage.client) {
         self.configuration = configuration
         self.signer = SigV4Signer(
             accessKeyId: configuration.accessKeyId, secretAccessKey: configuration.secretAccessKey, region: configuration.region)
@@ -179,7 +188,17 @@ public struct S3ObjectStorage: ObjectStorage {
             request.headers.add(name: "content-length", value: String(body.readableBytes))
             request.body = .bytes(body)
         }
-        return try await http.execute(request, timeout: .seconds(300))
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .seconds(300))
+        } catch {
+            // Refused, reset, timed out: the store is unreachable, which the API answers as 503.
+            throw StorageUnavailable("the object store could not be reached (\(String(reflecting: type(of: error))))")
+        }
+        if response.status.code >= 500 {
+            throw StorageUnavailable("the object store answered \(response.status.code)")
+        }
+        return response
     }
 
     static func check(_ status: HTTPResponseStatus, body: ByteBuffer) throws {

@@ -45,3 +45,12 @@ public struct ObjectNotFound: Error, Sendable {
     public let key: String
     public init(key: String) { self.key = key }
 }
+
+/// The object store could not be reached, or answered with a server error: try again later.
+public struct StorageUnavailable: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
