@@ -11,7 +11,9 @@ import WhisperAPICore
 /// Builds the router with every route and middleware.
 public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    let routeTable = MethodNotAllowedMiddleware<AppRequestContext>.RouteTable()
     router.add(middleware: ErrorEnvelopeMiddleware())
+    router.add(middleware: MethodNotAllowedMiddleware(table: routeTable))
     router.get("health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
     router.get("ready") { _, context -> Response in
         do {
@@ -45,6 +47,7 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
         .add(middleware: AuthMiddleware(users: backend.users))
         .add(middleware: limits)
     OpenAIRoutes(backend: backend, transcriptions: transcriptions).register(on: openAI)
+    routeTable.load(router.routes.map { (method: $0.method.rawValue, path: $0.path.description) })
     return router
 }
 

@@ -17,9 +17,8 @@ import WhisperAPICore
             let paths = try #require(document["paths"] as? [String: [String: Any]])
             let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
             let served = Set(buildRouter(backend: harness.backend).routes.map { route in
-                // The router writes parameters as :id, OpenAPI as {id}.
-                let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
-                return "\(route.method) /" + path.joined(separator: "/")
+                // The router writes parameters as {id}, as OpenAPI does.
+                "\(route.method) /" + route.path.description.split(separator: "/").joined(separator: "/")
             })
             #expect(served.count == 30 && served.contains("POST /v1/audio/transcriptions") && served.contains("GET /api/v1/transcriptions/{id}/result"), "\(served.sorted())")
             #expect(documented == served, "only documented: \(documented.subtracting(served)); only served: \(served.subtracting(documented))")
@@ -39,6 +38,27 @@ import WhisperAPICore
                     #expect(open || (operation["responses"] as? [String: Any])?["429"] != nil, "\(method) \(path)")
                 }
             }
+        }
+    }
+}
+
+@Suite struct MethodNotAllowedTests {
+    @Test func aPathServedWithAnotherMethodIs405WithAllow() async throws {
+        try await APIHarness.run { client, harness in
+            let headers: HTTPFields = [.authorization: "Bearer \(harness.freeKey)"]
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.patch, "/api/v1/status/abc", "GET"), (.delete, "/api/v1/transcriptions", "GET"),
+                (.post, "/api/v1/transcribe/abc", "DELETE"), (.get, "/api/v1/keys/current/webhook/secret", "POST"),
+                (.delete, "/api/v1/keys/current/webhook", "GET, PUT"),
+            ] {
+                let response = try await client.execute(uri: uri, method: method, headers: headers)
+                #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                #expect(try errorCode(response) == "METHOD_NOT_ALLOWED")
+            }
+            let unknown = try await client.execute(uri: "/api/v1/nothing/here", method: .get, headers: headers)
+            #expect(unknown.status == .notFound)
+            #expect(try errorCode(unknown) == "NOT_FOUND")
         }
     }
 }
