@@ -143,7 +143,6 @@ extension DatabaseHandle {
         if let error = error as? PSQLError {
             return [.connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed].contains(error.code)
         }
-        let name = String(reflecting: type(of: error))
-        return name.contains("ConnectionPoolTimeoutError") || name.contains("NIOConnectionError") || error is ChannelError
+        return error is ConnectionPoolTimeoutError || error is NIOConnectionError || error is ChannelError
     }
 }

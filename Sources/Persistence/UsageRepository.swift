@@ -41,8 +41,8 @@ public struct UsageRepository: Sendable {
 
     /// A user's totals for one month.
     public func totals(userId: UUID, period: UsagePeriod) async throws -> UsageTotals {
-        let rows = try await UsageRecordModel.query(on: database)
-            .filter(\.$userId == userId).filter(\.$period == period.description).all()
-        return UsageTotals(audioSeconds: rows.reduce(0) { $0 + $1.audioSeconds }, jobs: rows.count)
+        let month = { UsageRecordModel.query(on: database).filter(\.$userId == userId).filter(\.$period == period.description) }
+        // Summed and counted by the database: a busy month is many rows.
+        return UsageTotals(audioSeconds: try await month().sum(\.$audioSeconds) ?? 0, jobs: try await month().count())
     }
 }

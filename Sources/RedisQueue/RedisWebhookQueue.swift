@@ -17,11 +17,10 @@ public final class RedisWebhookQueue: WebhookQueue {
     let lockDuration: Duration
     let logger: Logger
 
-    /// Connects lazily to `url`; keys live under `prefix`, beside the transcription queue's.
-    public init(url: String, prefix: String = "bull", policy: WebhookRetryPolicy, lockDuration: Duration = .seconds(60), logger: Logger) throws {
-        var configuration = try RedisConfiguration(url: url)
-        configuration.clientName = "whisperapi-webhooks"
-        client = RedisClient(configuration: configuration, poolSize: 2, logger: logger)
+    /// A queue on `client` (which the caller owns and closes); keys live under `prefix`, beside the
+    /// transcription queue's.
+    public init(client: RedisClient, prefix: String = "bull", policy: WebhookRetryPolicy, lockDuration: Duration = .seconds(60), logger: Logger) {
+        self.client = client
         queue = Queue(name: Self.queueName, client: client, prefix: prefix)
         self.policy = policy
         self.lockDuration = lockDuration
@@ -53,8 +52,6 @@ public final class RedisWebhookQueue: WebhookQueue {
         }
     }
 
-    /// Closes the connections.
-    public func close() async {
-        await client.close()
-    }
+    /// Nothing to release: the client belongs to the caller, and `process` stops its worker on cancellation.
+    public func close() async {}
 }

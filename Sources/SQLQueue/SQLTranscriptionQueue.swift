@@ -38,6 +38,11 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
 
     /// Runs `body` in one transaction on raw SQL.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await Self.transaction(on: database, body)
+    }
+
+    /// Runs `body` in one transaction on raw SQL of `database` (the webhook queue's tables share it).
+    static func transaction<T: Sendable>(on database: any Database, _ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await database.transaction { tx in
             guard let sql = tx as? any SQLDatabase else { throw QueueStorageError.notSQL }
             return try await body(sql)

@@ -27,10 +27,7 @@ public final class SQLWebhookQueue: WebhookQueue {
     static let keptFor: TimeInterval = 7 * 24 * 3600
 
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await database.transaction { tx in
-            guard let sql = tx as? any SQLDatabase else { throw QueueStorageError.notSQL }
-            return try await body(sql)
-        }
+        try await SQLTranscriptionQueue.transaction(on: database, body)
     }
 
     public func add(_ job: WebhookJob) async throws {

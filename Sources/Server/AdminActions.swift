@@ -73,12 +73,12 @@ public struct AdminActions: Sendable {
         let period = UsagePeriod(containing: now)
         let totals = try await backend.usage.totals(userId: user.id, period: period)
         let quota = backend.configuration.planPolicy.limits(for: user.plan).monthlyAudioMinutes
+        func milli(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+        let minutes = totals.audioSeconds / 60
         return UsageReport(
             userId: user.id.uuidString.lowercased(), plan: user.plan, period: period.description,
-            audioSeconds: (totals.audioSeconds * 1000).rounded() / 1000, audioMinutes: (totals.audioSeconds / 60 * 1000).rounded() / 1000,
-            jobs: totals.jobs, quotaMinutes: quota,
-            remainingMinutes: quota.map { max(0, (Double($0) - totals.audioSeconds / 60) * 1000).rounded() / 1000 },
-            periodEndsAt: period.end)
+            audioSeconds: milli(totals.audioSeconds), audioMinutes: milli(minutes), jobs: totals.jobs, quotaMinutes: quota,
+            remainingMinutes: quota.map { milli(max(0, Double($0) - minutes)) }, periodEndsAt: period.end)
     }
 
     /// Deletes finished jobs past the configured retention now; returns how many.

@@ -7,7 +7,6 @@ import RedisClient
 import RedisQueue
 import SQLQueue
 import Storage
-import Webhooks
 import WhisperAPICore
 
 /// The backends chosen by configuration: database, queue and object storage.
@@ -22,7 +21,7 @@ public struct Backend: Sendable {
     public let users: UserRepository
     public let transcriptions: TranscriptionRepository
     public let cursors: SyncCursorRepository
-    /// Webhooks waiting to be sent (in Redis with `REDIS_URL`, else in the database).
+    /// Webhooks waiting to be sent: BullMQ queue `webhooks` with `REDIS_URL`, else a table of the database.
     public let webhooks: any WebhookQueue
     public let webhookAttempts: WebhookAttemptRepository
     public let usage: UsageRepository
@@ -30,7 +29,8 @@ public struct Backend: Sendable {
     /// in Redis with `REDIS_URL` (shared by every API server), else in process.
     public let rateLimiter: any RateLimiter
     public let locks: any NamedLock
-    let limitsClient: RedisClient?
+    /// With Redis: the connections of the webhook queue and the limits.
+    let servicesClient: RedisClient?
 
     /// Opens the backends and applies pending migrations.
     public static func open(_ configuration: ServiceConfiguration, logger: Logger) async throws -> Backend {
@@ -43,20 +43,24 @@ public struct Backend: Sendable {
             let (queue, leasing) = try openQueue(configuration, database: database, logger: logger)
             let storage = try openStorage(configuration)
             let db = database.database
-            let limitsClient = try configuration.redisURL.map { url in
+            // One connection pool for the webhook queue and the limits (the transcription queue has its own).
+            let servicesClient = try configuration.redisURL.map { url in
                 var redis = try RedisConfiguration(url: url)
-                redis.clientName = "whisperapi-limits"
+                redis.clientName = "whisperapi-services"
                 return RedisClient(configuration: redis, poolSize: 2, logger: logger)
             }
             let limitsPrefix = "whisperapi:\(configuration.queuePrefix)"  // beside, not inside, BullMQ's own keys
+            let webhooks: any WebhookQueue = servicesClient.map {
+                RedisWebhookQueue(client: $0, prefix: configuration.queuePrefix, policy: configuration.webhookRetry, logger: logger)
+            } ?? SQLWebhookQueue(database: db, policy: configuration.webhookRetry, logger: logger)
             return Backend(
                 configuration: configuration, database: database, queue: queue, leasing: leasing, storage: storage,
                 users: UserRepository(database: db), transcriptions: TranscriptionRepository(database: db),
-                cursors: SyncCursorRepository(database: db), webhooks: try openWebhookQueue(configuration, database: database, logger: logger),
+                cursors: SyncCursorRepository(database: db), webhooks: webhooks,
                 webhookAttempts: WebhookAttemptRepository(database: db), usage: UsageRepository(database: db),
-                rateLimiter: limitsClient.map { RedisRateLimiter(client: $0, prefix: limitsPrefix) } ?? InProcessRateLimiter(),
-                locks: limitsClient.map { RedisLock(client: $0, prefix: limitsPrefix) } ?? InProcessLock(),
-                limitsClient: limitsClient)
+                rateLimiter: servicesClient.map { RedisRateLimiter(client: $0, prefix: limitsPrefix) } ?? InProcessRateLimiter(),
+                locks: servicesClient.map { RedisLock(client: $0, prefix: limitsPrefix) } ?? InProcessLock(),
+                servicesClient: servicesClient)
         } catch {
             await database.shutdown()
             throw error
@@ -84,14 +88,6 @@ public struct Backend: Sendable {
         return (queue, queue)
     }
 
-    /// The webhook queue beside the transcription queue: BullMQ queue `webhooks` in Redis, else the database's table.
-    static func openWebhookQueue(_ configuration: ServiceConfiguration, database: DatabaseHandle, logger: Logger) throws -> any WebhookQueue {
-        if let url = configuration.redisURL {
-            return try RedisWebhookQueue(url: url, prefix: configuration.queuePrefix, policy: configuration.webhookRetry, logger: logger)
-        }
-        return SQLWebhookQueue(database: database.database, policy: configuration.webhookRetry, logger: logger)
-    }
-
     /// The object storage the configuration names: an S3-compatible bucket with `S3_BUCKET`, else files under DATA_DIR.
     static func openStorage(_ configuration: ServiceConfiguration) throws -> any ObjectStorage {
         if let s3 = try S3Configuration(environment: configuration.environment) {
@@ -102,7 +98,7 @@ public struct Backend: Sendable {
 
     /// Stops the queue and closes the database.
     public func close() async {
-        await limitsClient?.close()
+        await servicesClient?.close()
         await webhooks.close()
         await queue.shutdown()
         await database.shutdown()

@@ -37,12 +37,8 @@ struct OpenAIRoutes {
     }
 
     func transcribe(_ request: Request, context: AppRequestContext, task: TranscriptionTask) async throws -> Response {
-        let streamed = Locked(false)
-        let row = try await transcriptions.accept(request, context: context, maxFileBytes: backend.configuration.openAIMaxUploadBytes) { fields in
+        let (row, fields) = try await transcriptions.accept(request, context: context, maxFileBytes: backend.configuration.openAIMaxUploadBytes) { fields in
             var fields = fields
-            if fields["stream"].map({ ["true", "1"].contains($0.lowercased()) }) == true {
-                streamed.withLock { $0 = true }
-            }
             if (fields["timestamp_granularities[]"] ?? fields["timestamp_granularities"])?.contains("word") == true {
                 fields["word_timestamps"] = "true"
             }
@@ -59,15 +55,22 @@ struct OpenAIRoutes {
                 context.logger.info("client went away; job cancelled", metadata: ["transcriptionId": "\(row.id.lowercasedString)"])
             }
         }
-        if streamed.withLock({ $0 }) { return streamText(row, watch: watch) }
-        let finished = try await waitForOutcome(row.id, owner: row.userId)
+        let updates = RowUpdates(
+            row: row, repository: backend.transcriptions, interval: .milliseconds(100),
+            deadline: ContinuousClock.now + backend.configuration.jobTimeout * 2)
+        if ["true", "1"].contains(fields["stream"]?.lowercased() ?? "") { return streamText(updates, watch: watch) }
+        var finished = row
+        for try await value in updates { finished = value }
         watch.finish()
+        guard finished.status.isTerminal else { throw Self.timeout }
         guard finished.status == .completed else { throw Self.failure(finished) }
         guard let response = try await transcriptions.renderedResult(finished, as: finished.format) else {
             throw APIError(.internalServerError, "RESULT_MISSING", "the transcript could not be read")
         }
         return response
     }
+
+    static let timeout = APIError(.gatewayTimeout, "TIMEOUT", "the transcription did not finish in time")
 
     /// The error a request gets for a transcription that ended without a result.
     static func failure(_ row: Transcription) -> APIError {
@@ -77,16 +80,6 @@ struct OpenAIRoutes {
             return APIError.badRequest(code, reason)
         }
         return APIError(.internalServerError, code.isEmpty ? "TRANSCRIPTION_FAILED" : code, reason)
-    }
-
-    /// Polls the row (kept current by the status sync, on whichever worker the job runs) until it ends.
-    func waitForOutcome(_ id: UUID, owner: UUID) async throws -> Transcription {
-        let deadline = ContinuousClock.now + backend.configuration.jobTimeout * 2
-        while ContinuousClock.now < deadline {
-            if let row = try await backend.transcriptions.find(id: id, owner: owner), row.status.isTerminal { return row }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw APIError(.gatewayTimeout, "TIMEOUT", "the transcription did not finish in time")
     }
 
     // MARK: - stream=true
@@ -101,51 +94,45 @@ struct OpenAIRoutes {
         let text: String
     }
 
-    static func event(_ value: some Encodable) -> ByteBuffer {
-        let data = (try? JSONBody.encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return ByteBuffer(string: "data: \(data)\n\n")
+    /// What `text` adds to the `sent` text it continues; nil when nothing new (or it does not continue it).
+    static func delta(from sent: String, to text: String?) -> String? {
+        guard let text, text.count > sent.count, text.hasPrefix(sent) else { return nil }
+        return String(text.dropFirst(sent.count))
     }
 
     /// Server-Sent Events as OpenAI sends them: `transcript.text.delta` for each transcribed segment (from
     /// the row's running transcript, whichever worker and API server), then `transcript.text.done` with
     /// the whole text; a failure ends the stream with OpenAI's error object.
-    func streamText(_ row: Transcription, watch: DisconnectWatch) -> Response {
-        let repository = backend.transcriptions
+    func streamText(_ updates: RowUpdates, watch: DisconnectWatch) -> Response {
         let routes = transcriptions
-        let deadline = ContinuousClock.now + backend.configuration.jobTimeout * 2
         let body = ResponseBody { writer in
             var sent = ""
-            var current = row
+            var current = updates.row
             var quietSince = ContinuousClock.now
-            while true {
-                if let partial = current.partialText, partial.count > sent.count, partial.hasPrefix(sent) {
-                    try await writer.write(Self.event(TextDelta(delta: String(partial.dropFirst(sent.count)))))
-                    sent = partial
+            for try await value in updates {
+                current = value
+                if let delta = Self.delta(from: sent, to: value.partialText) {
+                    try await writer.write(ServerSentEvents.frame(TextDelta(delta: delta)))
+                    sent += delta
                     quietSince = .now
-                } else if ContinuousClock.now - quietSince >= .seconds(15) {
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                } else if ContinuousClock.now - quietSince >= ServerSentEvents.keepAliveInterval {
+                    try await writer.write(ServerSentEvents.keepAlive)
                     quietSince = .now
                 }
-                if current.status.isTerminal || ContinuousClock.now > deadline { break }
-                try await Task.sleep(for: .milliseconds(100))
-                guard let next = try await repository.find(id: row.id, owner: row.userId) else { break }
-                current = next
             }
+            watch.finish()
             if current.status == .completed, let result = try await routes.storedResult(current) {
-                watch.finish()
-                if result.text.count > sent.count, result.text.hasPrefix(sent) {
-                    try await writer.write(Self.event(TextDelta(delta: String(result.text.dropFirst(sent.count)))))
+                if let delta = Self.delta(from: sent, to: result.text) {
+                    try await writer.write(ServerSentEvents.frame(TextDelta(delta: delta)))
                 }
-                try await writer.write(Self.event(TextDone(text: result.text)))
+                try await writer.write(ServerSentEvents.frame(TextDone(text: result.text)))
             } else {
-                let error = current.status.isTerminal
-                    ? Self.failure(current) : APIError(.gatewayTimeout, "TIMEOUT", "the transcription did not finish in time")
-                watch.finish()
-                try await writer.write(Self.event(OpenAIErrorMiddleware.body(for: error)))
+                let error = current.status.isTerminal ? Self.failure(current) : Self.timeout
+                try await writer.write(ServerSentEvents.frame(OpenAIErrorMiddleware.body(for: error)))
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: ProgressEvents.headers, body: body)
+        return Response(status: .ok, headers: ServerSentEvents.headers, body: body)
     }
 }
 

@@ -13,13 +13,6 @@ struct ProgressEvents {
     let backend: Backend
     /// How often the row is read.
     var pollInterval: Duration = .milliseconds(200)
-    /// A comment line keeps idle connections open through proxies.
-    var keepAliveInterval: Duration = .seconds(15)
-
-    /// The headers of every Server-Sent Events answer: never cached, never buffered by a proxy.
-    static let headers: HTTPFields = [
-        .contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no",
-    ]
 
     static func eventId(_ row: Transcription) -> Int {
         let stage = switch row.status {
@@ -40,36 +33,26 @@ struct ProgressEvents {
         }
     }
 
-    static func frame(_ row: Transcription) -> ByteBuffer {
-        let data = (try? JSONBody.encoder.encode(StatusDTO(row))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return ByteBuffer(string: "id: \(eventId(row))\nevent: \(eventName(row.status))\ndata: \(data)\n\n")
-    }
-
     func stream(_ row: Transcription, request: Request) -> Response {
         let lastSeen = request.headers[values: HTTPField.Name("Last-Event-ID")!].first.flatMap { Int($0) } ?? -1
-        let repository = backend.transcriptions
-        let (poll, keepAlive) = (pollInterval, keepAliveInterval)
+        let updates = RowUpdates(row: row, repository: backend.transcriptions, interval: pollInterval)
         let body = ResponseBody { writer in
             var sent = lastSeen
-            var current: Transcription? = row
             var quietSince = ContinuousClock.now
             try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-            while let value = current {
+            for try await value in updates {
                 let id = Self.eventId(value)
                 if id > sent {
-                    try await writer.write(Self.frame(value))
+                    try await writer.write(ServerSentEvents.frame(StatusDTO(value), id: id, event: Self.eventName(value.status)))
                     sent = id
                     quietSince = .now
-                } else if ContinuousClock.now - quietSince >= keepAlive {
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                } else if ContinuousClock.now - quietSince >= ServerSentEvents.keepAliveInterval {
+                    try await writer.write(ServerSentEvents.keepAlive)
                     quietSince = .now
                 }
-                if value.status.isTerminal { break }
-                try await Task.sleep(for: poll)
-                current = try await repository.find(id: value.id, owner: value.userId)
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: Self.headers, body: body)
+        return Response(status: .ok, headers: ServerSentEvents.headers, body: body)
     }
 }

@@ -82,6 +82,9 @@ public struct StatusSync: Service {
         }
     }
 
+    /// The status each ending event leaves a row in.
+    static let endings: [QueueEvent.Kind: TranscriptionStatus] = [.completed: .completed, .failed: .failed, .cancelled: .cancelled]
+
     /// Applies one event to its row; a completion is metered, and an event that ends the transcription queues
     /// its webhook. A failure of either throws, so the event is applied again later (both keep one of each).
     func apply(_ event: QueueEvent) async throws {
@@ -129,8 +132,7 @@ public struct StatusSync: Service {
                 return
             }
         }
-        let ending: [QueueEvent.Kind: TranscriptionStatus] = [.completed: .completed, .failed: .failed, .cancelled: .cancelled]
-        if let row = updated, let status = ending[event.kind], row.status == status {
+        if let row = updated, let status = Self.endings[event.kind], row.status == status {
             if status == .completed, let seconds = row.durationSeconds {
                 // Metered once per transcription, however often its completion is applied.
                 try await usage.record(transcriptionId: row.id, userId: row.userId, audioSeconds: seconds, completedAt: row.completedAt ?? Date())

@@ -2,7 +2,6 @@ import Engine
 import Foundation
 import Hummingbird
 import Persistence
-import Webhooks
 import WhisperAPICore
 
 /// The seed's REST API: submit, status, cancel, list, read and result.
@@ -23,7 +22,7 @@ struct TranscriptionRoutes {
     // MARK: - Submit
 
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let transcription = try await accept(request, context: context, maxFileBytes: backend.configuration.maxUploadBytes)
+        let (transcription, _) = try await accept(request, context: context, maxFileBytes: backend.configuration.maxUploadBytes)
         return JSONBody.success(
             SubmittedDTO(transcriptionId: transcription.id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued),
             status: .accepted)
@@ -31,11 +30,11 @@ struct TranscriptionRoutes {
 
     /// Streams the upload to storage, records the transcription and queues its job with the caller's plan
     /// priority, within the plan's limits. `adjust` may rewrite the form fields first (the OpenAI routes map
-    /// their names).
+    /// their names). Returns the transcription and the form fields as adjusted.
     func accept(
         _ request: Request, context: AppRequestContext, maxFileBytes: Int64,
         adjust: @Sendable ([String: String]) throws -> [String: String] = { $0 }
-    ) async throws -> Transcription {
+    ) async throws -> (Transcription, fields: [String: String]) {
         let identity = try context.requireIdentity()
         let limits = backend.configuration.planPolicy.limits(for: identity.user.plan)
         let guardrails = PlanEnforcement(backend: backend)
@@ -46,10 +45,12 @@ struct TranscriptionRoutes {
         let audioKey = StorageKeys.audio(user: identity.user.id, transcription: id)
         let writer = try await backend.storage.makeWriter(key: audioKey)
         let upload: ReceivedUpload
+        let fields: [String: String]
         let options: SubmitOptions
         do {
             upload = try await UploadReceiver(maxFileBytes: min(maxFileBytes, limits.maxUploadBytes)).receive(request, into: writer)
-            options = try SubmitOptions(fields: try adjust(upload.fields))
+            fields = try adjust(upload.fields)
+            options = try SubmitOptions(fields: fields)
             guard limits.allows(model: options.model) else {
                 throw APIError(.forbidden, "MODEL_NOT_IN_PLAN", "the \(identity.user.plan.rawValue) plan cannot use model '\(options.model)'", allowed: limits.models)
             }
@@ -89,7 +90,7 @@ struct TranscriptionRoutes {
             try? await backend.storage.delete(key: audioKey)
             throw error
         }
-        return transcription
+        return (transcription, fields)
     }
 
     // MARK: - Read
@@ -190,8 +191,7 @@ struct TranscriptionRoutes {
         let cancelled = try await backend.queue.cancelJob(jobId)
         if cancelled {
             let updated = try await backend.transcriptions.update(id: row.id) { $0.status = .cancelled; $0.clearPartial() }
-            // The status sync queues it too (and retries) when the queue's cancel event arrives; the queue keeps one.
-            if let updated { try? await WebhookNotifier(queue: backend.webhooks).notify(updated) }
+            // Its webhook is queued by the status sync, from the queue's own cancel event.
             return (true, updated?.status ?? .cancelled)
         }
         return (false, try await backend.transcriptions.find(id: row.id, owner: nil)?.status ?? row.status)

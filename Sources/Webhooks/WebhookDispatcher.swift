@@ -58,37 +58,7 @@ public struct WebhookDispatcher: Service {
     /// One attempt: throws when it failed and another attempt should follow.
     func deliver(_ job: WebhookJob, attempt: Int, client: HTTPClient) async throws {
         let started = ContinuousClock.now
-        var statusCode: Int?
-        var failure: String?
-        var retryable = true
-        do {
-            guard let key = try await users.key(id: job.apiKeyId), let secret = key.webhookSecret else {
-                throw WebhookTargetRefused(description: "the API key that submitted the transcription no longer exists")
-            }
-            try await targets.check(job.url)
-            var request = HTTPClientRequest(url: job.url)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.headers.add(name: "User-Agent", value: "WhisperAPI-Webhooks/1")
-            request.headers.add(name: "WhisperAPI-Event", value: job.event.rawValue)
-            request.headers.add(name: "WhisperAPI-Delivery", value: job.id)
-            request.headers.add(name: "WhisperAPI-Attempt", value: String(attempt))
-            request.headers.add(
-                name: WebhookSignature.headerName,
-                value: WebhookSignature.header(secret: secret, timestamp: Int(Date().timeIntervalSince1970), body: job.body))
-            request.body = .bytes(ByteBuffer(string: job.body))
-            let response = try await client.execute(request, timeout: .init(timeout))
-            statusCode = Int(response.status.code)
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            if !(200..<300).contains(response.status.code) {
-                failure = "the receiver answered \(response.status.code)"
-            }
-        } catch let refused as WebhookTargetRefused {
-            failure = refused.description
-            retryable = !refused.description.contains("no longer exists")
-        } catch {
-            failure = "the receiver could not be reached: \(String(describing: error).prefix(200))"
-        }
+        let (statusCode, failure, retryable) = await send(job, attempt: attempt, client: client)
         let elapsed = ContinuousClock.now - started
         let deadline = job.createdAt.addingTimeInterval(retry.window.inSeconds)
         let willRetry = failure != nil && retryable && attempt < retry.maxAttempts
@@ -105,6 +75,41 @@ public struct WebhookDispatcher: Service {
         if let failure {
             logger.info("webhook attempt failed", metadata: ["delivery": "\(job.id)", "attempt": "\(attempt)", "reason": "\(failure)"])
             if willRetry { throw AttemptFailed(description: failure) }
+        }
+    }
+
+    /// One signed POST: the receiver's status, or why the attempt failed and whether another could help.
+    func send(_ job: WebhookJob, attempt: Int, client: HTTPClient) async -> (statusCode: Int?, failure: String?, retryable: Bool) {
+        let key: APIKeyRecord?
+        do {
+            key = try await users.key(id: job.apiKeyId)
+        } catch {
+            return (nil, "the signing secret could not be read", true)
+        }
+        guard let secret = key?.webhookSecret else {
+            return (nil, "the API key that submitted the transcription no longer exists", false)
+        }
+        do {
+            try await targets.check(job.url)
+            var request = HTTPClientRequest(url: job.url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "User-Agent", value: "WhisperAPI-Webhooks/1")
+            request.headers.add(name: "WhisperAPI-Event", value: job.event.rawValue)
+            request.headers.add(name: "WhisperAPI-Delivery", value: job.id)
+            request.headers.add(name: "WhisperAPI-Attempt", value: String(attempt))
+            request.headers.add(
+                name: WebhookSignature.headerName,
+                value: WebhookSignature.header(secret: secret, timestamp: Int(Date().timeIntervalSince1970), body: job.body))
+            request.body = .bytes(ByteBuffer(string: job.body))
+            let response = try await client.execute(request, timeout: .init(timeout))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            let code = Int(response.status.code)
+            return (code, (200..<300).contains(code) ? nil : "the receiver answered \(code)", true)
+        } catch let refused as WebhookTargetRefused {
+            return (nil, refused.description, true)
+        } catch {
+            return (nil, "the receiver could not be reached: \(String(describing: error).prefix(200))", true)
         }
     }
 }

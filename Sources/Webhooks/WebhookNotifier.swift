@@ -9,6 +9,13 @@ public struct WebhookNotifier: Sendable {
         self.queue = queue
     }
 
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     /// The body every attempt sends.
     struct Payload: Encodable {
         let id: String
@@ -34,10 +41,7 @@ public struct WebhookNotifier: Sendable {
             durationSeconds: row.durationSeconds, language: row.language,
             resultUrl: row.status == .completed ? "/api/v1/transcriptions/\(transcriptionId)/result" : nil,
             errorMessage: row.errorMessage)
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = String(decoding: try encoder.encode(payload), as: UTF8.self)
+        let body = String(decoding: try Self.encoder.encode(payload), as: UTF8.self)
         try await queue.add(WebhookJob(id: id, transcriptionId: row.id, apiKeyId: keyId, event: event, url: url, body: body, createdAt: date))
     }
 }

@@ -18,17 +18,21 @@ public enum APIKeyMaterial {
 
     /// Generates a fresh random key.
     public static func generate() -> Generated {
-        var rng = SystemRandomNumberGenerator()
-        let id = String((0..<8).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
-        let secret = String((0..<32).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
+        let id = randomCharacters(8)
+        let secret = randomCharacters(32)
         let plaintext = "\(tag)_\(id)_\(secret)"
         return Generated(plaintext: plaintext, prefix: "\(tag)_\(id)", hash: hash(plaintext))
     }
 
     /// A fresh webhook signing secret (`whsec_` and 32 random characters), shown to the key's owner once.
     public static func generateWebhookSecret() -> String {
+        "whsec_" + randomCharacters(32)
+    }
+
+    /// `count` characters from the alphabet, from the system's secure random source.
+    static func randomCharacters(_ count: Int) -> String {
         var rng = SystemRandomNumberGenerator()
-        return "whsec_" + String((0..<32).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
+        return String((0..<count).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
     }
 
     /// The display prefix of a well-formed key, or nil when the key is malformed.

@@ -130,6 +130,12 @@ public struct ProgressSegment: Codable, Sendable, Equatable {
         self.text = text
     }
 
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     /// The progress value workers store in the queue: `{"progress": n}`, with `"segment"` when there is one.
     /// Readers also accept a bare number (what other BullMQ producers send).
     public static func progressJSON(_ progress: Int, segment: ProgressSegment?) -> String {
@@ -137,8 +143,6 @@ public struct ProgressSegment: Codable, Sendable, Equatable {
             let progress: Int
             let segment: ProgressSegment?
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(Value(progress: progress, segment: segment))) ?? Data("\(progress)".utf8)
         return String(decoding: data, as: UTF8.self)
     }

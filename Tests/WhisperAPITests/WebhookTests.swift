@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Persistence
+import RedisClient
 import RedisQueue
 import SQLQueue
 import Server
@@ -78,14 +79,14 @@ import WhisperAPICore
             }
         case .redis:
             let url = try #require(ProcessInfo.processInfo.environment["TEST_REDIS_URL"])
-            let queue = try RedisWebhookQueue(url: url, prefix: "test-\(UUID().uuidString.prefix(8))", policy: policy, logger: logger)
+            let client = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 2, logger: logger)
             do {
-                try await body(queue)
+                try await body(RedisWebhookQueue(client: client, prefix: "test-\(UUID().uuidString.prefix(8))", policy: policy, logger: logger))
             } catch {
-                await queue.close()
+                await client.close()
                 throw error
             }
-            await queue.close()
+            await client.close()
         }
     }
 
