@@ -210,7 +210,8 @@ struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "queue", abstract: "Inspect and clean the queue.", subcommands: [Stats.self, Cleanup.self])
 
     struct Cleanup: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove finished jobs past their retention now.")
+        static let configuration = CommandConfiguration(
+            commandName: "clean", abstract: "Remove finished jobs past their retention now.", aliases: ["cleanup"])
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
