@@ -28,7 +28,7 @@ def verify(header: str, body: bytes, secret: str, tolerance: float = 300) -> boo
 class Receiver:
     """An HTTP receiver that answers 500 to its first `failures` requests, then 200."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, port: int | None = None) -> None:
         self.failures = failures
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.lock = threading.Lock()
@@ -47,7 +47,7 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -158,3 +158,29 @@ def test_a_cancel_is_reported_once_to_the_keys_default_url(webhook_server, audio
     headers, body = seen[0]
     assert headers["whisperapi-event"] == "transcription.cancelled"
     assert verify(headers["whisperapi-signature"], body, secret)
+
+
+def test_a_webhook_outlives_a_server_killed_while_its_receiver_is_down(webhook_server, audio):
+    server = webhook_server
+    key, secret = new_key_with_secret(server, "outage@example.com", "PRO")
+    port = free_port()  # nothing listens here yet
+    url = f"http://127.0.0.1:{port}/hooks/whisperapi"
+    transcription_id = server.submit(key, audio["wav"], webhook_url=url).json()["data"]["transcriptionId"]
+    assert server.wait_for(key, transcription_id, {"COMPLETED", "FAILED"})["status"] == "COMPLETED"
+    deadline = time.time() + 30
+    while not server.get(key, f"/api/v1/transcriptions/{transcription_id}/webhooks").json()["data"]["items"]:
+        assert time.time() < deadline, "a first attempt is recorded"
+        time.sleep(0.2)
+    server.kill9()
+    receiver = Receiver(port=port)
+    try:
+        server.start()
+        headers, body = receiver.wait_for(1)[0]
+        time.sleep(2)
+        assert len(receiver.requests) == 1, receiver.requests
+    finally:
+        receiver.stop()
+    assert headers["whisperapi-event"] == "transcription.completed"
+    assert verify(headers["whisperapi-signature"], body, secret)
+    attempts = server.get(key, f"/api/v1/transcriptions/{transcription_id}/webhooks").json()["data"]["items"]
+    assert attempts[0]["succeeded"] is False and attempts[-1]["succeeded"] is True, attempts
