@@ -146,11 +146,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The terminal client (`whisperapi login|transcribe|jobs`): a client of the REST API and the event stream.
+        .target(
+            name: "TerminalClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         // The thin command-line entry point.
         .executableTarget(
             name: "whisperapi",
             dependencies: [
-                "Server",
+                "Server", "TerminalClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -180,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "WhisperAPITests",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Webhooks", "Limits", "TestProcesses",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Webhooks", "Limits", "TestProcesses", "TerminalClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

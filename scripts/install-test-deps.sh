@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need (Debian): espeak-ng for test speech, redis-server, postgresql.
+# Installs the system packages the tests need (Debian): espeak-ng for test speech, redis-server, postgresql,
+# and Chromium with its WebDriver for the dashboard's browser tests.
 set -euo pipefail
-packages=(espeak-ng redis-server postgresql)
+packages=(espeak-ng redis-server postgresql chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

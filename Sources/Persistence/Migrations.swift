@@ -1,4 +1,5 @@
 import FluentKit
+import SQLKit
 import WhisperAPICore
 
 /// Creates users, api_keys, transcriptions and sync_cursors.
@@ -132,7 +133,33 @@ struct AddUsageRecords: AsyncMigration {
     }
 }
 
+/// Adds dashboard sessions, and an index for the per-user event stream (a user's rows by last change).
+struct AddSessions: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(SessionModel.schema)
+            .id()
+            .field("token_hash", .string, .required)
+            .field("key_id", .uuid, .required, .references(APIKeyModel.schema, .id, onDelete: .cascade))
+            .field("user_id", .uuid, .required, .references(UserModel.schema, .id, onDelete: .cascade))
+            .field("csrf_token", .string, .required)
+            .field("created_at", .datetime, .required)
+            .field("expires_at", .datetime, .required)
+            .unique(on: "token_hash")
+            .create()
+        if let sql = database as? any SQLDatabase {
+            try await sql.create(index: "transcriptions_user_updated").on(TranscriptionModel.schema).column("user_id").column("updated_at").run()
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        if let sql = database as? any SQLDatabase {
+            try await sql.drop(index: "transcriptions_user_updated").run()
+        }
+        try await database.schema(SessionModel.schema).delete()
+    }
+}
+
 /// The migrations of this target, in order.
 public enum PersistenceMigrations {
-    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords()]
+    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords(), AddSessions()]
 }

@@ -231,3 +231,36 @@ final class UsageRecordModel: Model, @unchecked Sendable {
         self.createdAt = createdAt
     }
 }
+
+// MARK: - Dashboard sessions
+
+/// A row of `sessions`: a signed-in dashboard, tied to the API key it was opened with.
+final class SessionModel: Model, @unchecked Sendable {
+    static let schema = "sessions"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "token_hash") var tokenHash: String
+    @Field(key: "key_id") var keyId: UUID
+    @Field(key: "user_id") var userId: UUID
+    @Field(key: "csrf_token") var csrfToken: String
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "expires_at") var expiresAt: Date
+
+    init() {}
+
+    init(_ record: SessionRecord) {
+        id = record.id
+        tokenHash = record.tokenHash
+        keyId = record.keyId
+        userId = record.userId
+        csrfToken = record.csrfToken
+        createdAt = record.createdAt
+        expiresAt = record.expiresAt
+    }
+
+    func toDTO() -> SessionRecord {
+        SessionRecord(
+            id: id ?? UUID(), tokenHash: tokenHash, keyId: keyId, userId: userId, csrfToken: csrfToken,
+            createdAt: createdAt, expiresAt: expiresAt)
+    }
+}

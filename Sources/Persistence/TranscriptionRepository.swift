@@ -64,9 +64,19 @@ public struct TranscriptionRepository: Sendable {
             .sort(\.$createdAt).limit(limit).all().map { $0.toDTO() }
     }
 
-    /// A page of one owner's rows, newest first, starting after the cursor row.
-    public func list(owner: UUID, limit: Int, after cursor: TranscriptionCursor?) async throws -> [Transcription] {
+    /// One owner's rows changed at or after `since`, by time of change (oldest first): what the user's event
+    /// stream has not sent yet.
+    public func changed(owner: UUID, since: Date, limit: Int) async throws -> [Transcription] {
+        try await TranscriptionModel.query(on: database).filter(\.$userId == owner).filter(\.$updatedAt >= since)
+            .sort(\.$updatedAt).sort(\.$id).limit(limit).all().map { $0.toDTO() }
+    }
+
+    /// A page of one owner's rows (of one status when given), newest first, starting after the cursor row.
+    public func list(
+        owner: UUID, limit: Int, after cursor: TranscriptionCursor?, status: TranscriptionStatus? = nil
+    ) async throws -> [Transcription] {
         var query = TranscriptionModel.query(on: database).filter(\.$userId == owner)
+        if let status { query = query.filter(\.$status == status.rawValue) }
         if let cursor {
             query = query.group(.or) { group in
                 group.filter(\.$createdAt < cursor.createdAt)

@@ -45,4 +45,19 @@ public struct UsageRepository: Sendable {
         // Summed and counted by the database: a busy month is many rows.
         return UsageTotals(audioSeconds: try await month().sum(\.$audioSeconds) ?? 0, jobs: try await month().count())
     }
+
+    /// A user's audio seconds per UTC day of one month, for the days that have any (by day, ascending).
+    public func daily(userId: UUID, period: UsagePeriod) async throws -> [(day: String, audioSeconds: Double)] {
+        let records = try await UsageRecordModel.query(on: database).filter(\.$userId == userId)
+            .filter(\.$period == period.description).all()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var byDay: [String: Double] = [:]
+        for record in records {
+            let parts = calendar.dateComponents([.year, .month, .day], from: record.createdAt)
+            let day = String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+            byDay[day, default: 0] += record.audioSeconds
+        }
+        return byDay.sorted { $0.key < $1.key }.map { (day: $0.key, audioSeconds: $0.value) }
+    }
 }

@@ -75,10 +75,12 @@ public struct AdminActions: Sendable {
         let quota = backend.configuration.planPolicy.limits(for: user.plan).monthlyAudioMinutes
         func milli(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
         let minutes = totals.audioSeconds / 60
+        let daily = try await backend.usage.daily(userId: user.id, period: period)
+            .map { DailyUsage(day: $0.day, audioMinutes: milli($0.audioSeconds / 60)) }
         return UsageReport(
             userId: user.id.uuidString.lowercased(), plan: user.plan, period: period.description,
             audioSeconds: milli(totals.audioSeconds), audioMinutes: milli(minutes), jobs: totals.jobs, quotaMinutes: quota,
-            remainingMinutes: quota.map { milli(max(0, Double($0) - minutes)) }, periodEndsAt: period.end)
+            remainingMinutes: quota.map { milli(max(0, Double($0) - minutes)) }, periodEndsAt: period.end, daily: daily)
     }
 
     /// Deletes finished jobs past the configured retention now; returns how many.
@@ -121,6 +123,8 @@ public struct UsageReport: Codable, Sendable, Equatable {
     public let quotaMinutes: Int?
     public let remainingMinutes: Double?
     public let periodEndsAt: Date
+    /// Minutes per UTC day of the month, for the days that have any.
+    public let daily: [DailyUsage]
 
     /// Every key present, `null` where there is no value.
     public func encode(to encoder: any Encoder) throws {
@@ -134,5 +138,13 @@ public struct UsageReport: Codable, Sendable, Equatable {
         try container.encode(quotaMinutes, forKey: .quotaMinutes)
         try container.encode(remainingMinutes, forKey: .remainingMinutes)
         try container.encode(periodEndsAt, forKey: .periodEndsAt)
+        try container.encode(daily, forKey: .daily)
     }
+}
+
+/// One day's metered audio.
+public struct DailyUsage: Codable, Sendable, Equatable {
+    /// `2026-11-30`, in UTC.
+    public let day: String
+    public let audioMinutes: Double
 }

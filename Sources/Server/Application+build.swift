@@ -13,6 +13,7 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     let routeTable = MethodNotAllowedMiddleware<AppRequestContext>.RouteTable()
     router.add(middleware: ErrorEnvelopeMiddleware())
+    router.add(middleware: DashboardMiddleware(files: DashboardFiles(root: backend.configuration.dashboardRoot, logger: Logger(label: "whisperapi.dashboard"))))
     router.add(middleware: MethodNotAllowedMiddleware(table: routeTable))
     router.get("health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
     router.get("ready") { _, context -> Response in
@@ -34,7 +35,9 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
     }
     let limits = RateLimitMiddleware(limiter: backend.rateLimiter, policy: backend.configuration.planPolicy)
-    let api = router.group("api/v1").add(middleware: AuthMiddleware(users: backend.users)).add(middleware: limits)
+    let authenticate = AuthMiddleware(users: backend.users, sessions: backend.sessions, publicURL: backend.configuration.publicURL)
+    SessionRoutes(backend: backend).register(open: router.group(), authenticated: router.group().add(middleware: authenticate))
+    let api = router.group("api/v1").add(middleware: authenticate).add(middleware: limits)
     let transcriptions = TranscriptionRoutes(backend: backend)
     transcriptions.register(on: api)
     WebhookRoutes(backend: backend, transcriptions: transcriptions).register(on: api)
@@ -44,7 +47,7 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     let openAI = router.group("v1")
         .add(middleware: OpenAIErrorMiddleware())
         .add(middleware: ErrorEnvelopeMiddleware())
-        .add(middleware: AuthMiddleware(users: backend.users))
+        .add(middleware: authenticate)
         .add(middleware: limits)
     OpenAIRoutes(backend: backend, transcriptions: transcriptions).register(on: openAI)
     routeTable.load(router.routes.map { (method: $0.method.rawValue, path: $0.path.description) })

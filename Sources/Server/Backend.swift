@@ -19,6 +19,8 @@ public struct Backend: Sendable {
     public let leasing: any JobLeasing
     public let storage: any ObjectStorage
     public let users: UserRepository
+    /// Dashboard sessions (cookie sign-in), shared by every API server.
+    public let sessions: SessionRepository
     public let transcriptions: TranscriptionRepository
     public let cursors: SyncCursorRepository
     /// Webhooks waiting to be sent: BullMQ queue `webhooks` with `REDIS_URL`, else a table of the database.
@@ -55,7 +57,7 @@ public struct Backend: Sendable {
             } ?? SQLWebhookQueue(database: db, policy: configuration.webhookRetry, logger: logger)
             return Backend(
                 configuration: configuration, database: database, queue: queue, leasing: leasing, storage: storage,
-                users: UserRepository(database: db), transcriptions: TranscriptionRepository(database: db),
+                users: UserRepository(database: db), sessions: SessionRepository(database: db), transcriptions: TranscriptionRepository(database: db),
                 cursors: SyncCursorRepository(database: db), webhooks: webhooks,
                 webhookAttempts: WebhookAttemptRepository(database: db), usage: UsageRepository(database: db),
                 rateLimiter: servicesClient.map { RedisRateLimiter(client: $0, prefix: limitsPrefix) } ?? InProcessRateLimiter(),

@@ -17,6 +17,8 @@ struct TranscriptionRoutes {
         group.get("transcriptions", use: list)
         group.get("transcriptions/:id", use: read)
         group.get("transcriptions/:id/result", use: result)
+        group.get("transcriptions/:id/audio", use: audio)
+        group.get("events", use: UserEvents(backend: backend).stream)
     }
 
     // MARK: - Submit
@@ -112,6 +114,10 @@ struct TranscriptionRoutes {
         ProgressEvents(backend: backend).stream(try await owned(context), request: request)
     }
 
+    @Sendable func audio(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await AudioDownload(backend: backend).serve(try await owned(context), request: request)
+    }
+
     @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
         JSONBody.success(TranscriptionDTO(try await owned(context)))
     }
@@ -130,7 +136,14 @@ struct TranscriptionRoutes {
             }
             cursor = decoded
         }
-        let rows = try await backend.transcriptions.list(owner: identity.user.id, limit: limit + 1, after: cursor)
+        var status: TranscriptionStatus?
+        if let text = query["status"], !text.isEmpty {
+            guard let parsed = TranscriptionStatus(rawValue: String(text).uppercased()) else {
+                throw APIError.badRequest("INVALID_STATUS", "unknown status '\(text)'", allowed: TranscriptionStatus.allCases.map(\.rawValue))
+            }
+            status = parsed
+        }
+        let rows = try await backend.transcriptions.list(owner: identity.user.id, limit: limit + 1, after: cursor, status: status)
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { TranscriptionCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
         return JSONBody.success(PageDTO(items: page.map(TranscriptionDTO.init), nextCursor: next))

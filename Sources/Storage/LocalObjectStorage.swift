@@ -79,6 +79,14 @@ public struct LocalObjectStorage: ObjectStorage {
         return try Data(contentsOf: file)
     }
 
+    public func read(key: String, offset: Int64, length: Int64) async throws -> Data? {
+        let file = try url(for: key)
+        guard let handle = try? FileHandle(forReadingFrom: file) else { return nil }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(max(0, offset)))
+        return try handle.read(upToCount: Int(max(0, length))) ?? Data()
+    }
+
     public func write(key: String, data: Data) async throws {
         let target = try url(for: key)
         try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)

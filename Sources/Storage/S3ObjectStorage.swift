@@ -105,6 +105,17 @@ public struct S3ObjectStorage: ObjectStorage {
         return Data(buffer: body)
     }
 
+    public func read(key: String, offset: Int64, length: Int64) async throws -> Data? {
+        guard length > 0 else { return Data() }
+        let response = try await send("GET", key: key, range: "bytes=\(offset)-\(offset + length - 1)")
+        if response.status == .notFound { return nil }
+        // Past the end: nothing to read.
+        if response.status.code == 416 { return Data() }
+        let body = try await response.body.collect(upTo: Int(length) + 1024)
+        try Self.check(response.status, body: body)
+        return Data(buffer: body)
+    }
+
     public func write(key: String, data: Data) async throws {
         try await put(key: key, body: ByteBuffer(data: data))
     }
@@ -169,7 +180,9 @@ public struct S3ObjectStorage: ObjectStorage {
     }
 
     /// Sends one signed request. Bodies are signed as UNSIGNED-PAYLOAD (TLS protects them on the way).
-    func send(_ method: String, key: String, query: [(String, String)] = [], body: ByteBuffer? = nil) async throws -> HTTPClientResponse {
+    func send(
+        _ method: String, key: String, query: [(String, String)] = [], body: ByteBuffer? = nil, range: String? = nil
+    ) async throws -> HTTPClientResponse {
         var components = URLComponents(url: configuration.url(for: key), resolvingAgainstBaseURL: false)!
         if !query.isEmpty {
             components.percentEncodedQuery = query.map { "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
@@ -184,6 +197,7 @@ public struct S3ObjectStorage: ObjectStorage {
         {
             request.headers.add(name: name, value: value)
         }
+        if let range { request.headers.add(name: "range", value: range) }
         if let body {
             request.headers.add(name: "content-length", value: String(body.readableBytes))
             request.body = .bytes(body)

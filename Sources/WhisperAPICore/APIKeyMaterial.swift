@@ -30,7 +30,7 @@ public enum APIKeyMaterial {
     }
 
     /// `count` characters from the alphabet, from the system's secure random source.
-    static func randomCharacters(_ count: Int) -> String {
+    public static func randomCharacters(_ count: Int) -> String {
         var rng = SystemRandomNumberGenerator()
         return String((0..<count).map { _ in alphabet[Int(rng.next(upperBound: UInt(alphabet.count)))] })
     }

@@ -6,6 +6,8 @@ public protocol ObjectStorage: Sendable {
     func makeWriter(key: String) async throws -> any ObjectWriter
     /// Reads a whole (small) object; nil when it does not exist.
     func read(key: String) async throws -> Data?
+    /// Up to `length` bytes of an object from `offset` (fewer at its end); nil when it does not exist.
+    func read(key: String, offset: Int64, length: Int64) async throws -> Data?
     /// Writes a whole (small) object.
     func write(key: String, data: Data) async throws
     /// A local file holding the object, for the engine: the object's own file, or a downloaded copy.

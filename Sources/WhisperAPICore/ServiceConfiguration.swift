@@ -45,6 +45,13 @@ public struct ServiceConfiguration: Sendable {
     /// How long one webhook attempt may take (`WEBHOOK_TIMEOUT_SECONDS`, default 10).
     public var webhookTimeout: Duration
 
+    /// The address users reach the service at (`PUBLIC_URL`); an https one makes session cookies `Secure`.
+    public var publicURL: String?
+    /// How long a dashboard sign-in lasts (`SESSION_TTL_HOURS`, default 12).
+    public var sessionLifetime: Duration
+    /// The folder holding the dashboard's pages (`DASHBOARD_ROOT`, default `dashboard/` beside `engine/`).
+    public var dashboardRoot: String
+
     /// The environment the configuration was read from (the storage settings are read from it by the storage target).
     public let environment: [String: String]
 
@@ -78,7 +85,13 @@ public struct ServiceConfiguration: Sendable {
         webhookRetry = WebhookRetryPolicy(
             baseDelay: .milliseconds(max(10, int("WEBHOOK_RETRY_DELAY", 10000))), window: .seconds(double("WEBHOOK_RETRY_HOURS", 24) * 3600))
         webhookTimeout = .seconds(max(1, int("WEBHOOK_TIMEOUT_SECONDS", 10)))
+        publicURL = environment["PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        sessionLifetime = .seconds(max(60, double("SESSION_TTL_HOURS", 12) * 3600))
+        dashboardRoot = environment["DASHBOARD_ROOT"] ?? "\(engineRoot)/dashboard"
     }
+
+    /// Whether session cookies must only travel over https.
+    public var secureCookies: Bool { publicURL?.lowercased().hasPrefix("https://") ?? false }
 
     /// The SQLite database file in embedded mode.
     public var sqlitePath: String { "\(dataDirectory)/whisperapi.sqlite" }

@@ -10,7 +10,9 @@ struct WhisperAPICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "whisperapi",
         abstract: "Self-hostable speech-to-text service.",
-        subcommands: [Serve.self, WorkerCommand.self, Migrate.self, Users.self, Keys.self, QueueCommand.self],
+        subcommands: [
+            Serve.self, WorkerCommand.self, Migrate.self, Users.self, Keys.self, QueueCommand.self, Login.self, Transcribe.self, Jobs.self,
+        ],
         defaultSubcommand: Serve.self)
 }
 

@@ -44,6 +44,9 @@ values = ["{completed}", "{failed}"]
             "120",
             "--workers",
             "1",
+            # The user's event stream never ends by itself; tests/e2e/test_user_events.py checks it.
+            "--exclude-path",
+            "/api/v1/events",
         ],
         capture_output=True,
         text=True,

@@ -1,0 +1,77 @@
+import Foundation
+import Hummingbird
+import Persistence
+import WhisperAPICore
+
+/// `/auth/session`: the dashboard signs in with an API key and gets an HttpOnly session cookie; the key itself never
+/// reaches a page or browser storage. Bearer-key access to the API is unchanged.
+struct SessionRoutes {
+    let backend: Backend
+
+    /// `POST` (sign in) needs no credentials; `GET` and `DELETE` go behind the auth middleware.
+    func register(open: RouterGroup<AppRequestContext>, authenticated: RouterGroup<AppRequestContext>) {
+        open.post("auth/session", use: signIn)
+        authenticated.get("auth/session", use: current)
+        authenticated.delete("auth/session", use: signOut)
+    }
+
+    struct SignIn: Decodable {
+        let key: String
+    }
+
+    /// What a page needs to know about its session: who, the CSRF token for state-changing requests, the plan's limits.
+    struct SessionDTO: Encodable {
+        struct Limits: Encodable {
+            let models: [String]
+            let maxUploadBytes: Int64
+            let concurrentJobs: Int
+            let requestsPerMinute: Int
+            let monthlyMinutes: Int?
+        }
+        let user: AdminRoutes.UserDTO
+        let csrfToken: String
+        let expiresAt: Date
+        let keyPrefix: String
+        let limits: Limits
+    }
+
+    @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try CrossSiteCheck.sameOrigin(request, publicURL: backend.configuration.publicURL)
+        let body = try await request.decodeJSON(SignIn.self, context: context, expected: #"{"key": "wapi_…"}"#)
+        let key = body.key.trimmingCharacters(in: .whitespacesAndNewlines)
+        let identity = try await KeyAuthenticator(users: backend.users).identity(key: key)
+        let lifetime = backend.configuration.sessionLifetime
+        let (token, session) = try await backend.sessions.open(keyId: identity.keyId, userId: identity.user.id, lifetime: lifetime.inSeconds)
+        var response = JSONBody.success(describe(identity, session: session))
+        response.setCookie(SessionCookie.set(token: token, lifetime: lifetime, secure: backend.configuration.secureCookies))
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        guard let session = identity.session else {
+            throw APIError(.unauthorized, "NO_SESSION", "this request has no dashboard session (it used a bearer key)")
+        }
+        var response = JSONBody.success(describe(identity, session: session))
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        if let session = identity.session { try await backend.sessions.close(id: session.id) }
+        var response = JSONBody.success(["signedOut": true])
+        response.setCookie(SessionCookie.clear(secure: backend.configuration.secureCookies))
+        return response
+    }
+
+    func describe(_ identity: Identity, session: SessionRecord) -> SessionDTO {
+        let limits = backend.configuration.planPolicy.limits(for: identity.user.plan)
+        return SessionDTO(
+            user: AdminRoutes.UserDTO(identity.user), csrfToken: session.csrfToken, expiresAt: session.expiresAt, keyPrefix: identity.keyPrefix,
+            limits: .init(
+                models: limits.models.filter { $0 != "whisper-1" }, maxUploadBytes: min(limits.maxUploadBytes, backend.configuration.maxUploadBytes),
+                concurrentJobs: limits.concurrentJobs, requestsPerMinute: limits.requestsPerWindow, monthlyMinutes: limits.monthlyAudioMinutes))
+    }
+}
