@@ -47,8 +47,10 @@ subscribe((job) => {
   for (const entry of uploads) {
     if (entry.job && entry.job.id === job.id) {
       const wasRunning = RUNNING.has(entry.job.status);
+      const quarter = Math.floor((entry.job.progress || 0) / 25);
       entry.job = job;
       if (wasRunning && !RUNNING.has(job.status)) announce(`${entry.file.name}: ${statusLabels[job.status] || job.status}`);
+      else if (job.status === "PROCESSING" && Math.floor(job.progress / 25) > quarter) announce(`${entry.file.name}: ${job.progress}% transcribed`);
       refresh(entry);
     }
   }
@@ -60,16 +62,22 @@ function uploadItem(entry) {
   const jobBar = progressBar(`Transcription of ${entry.file.name}`, 0);
   jobBar.classList.add("job-bar");
   const state = h("span", { class: "upload-state" });
+  const bytes = h("span", { class: "upload-bytes muted" });
   const link = h("span", { class: "upload-link" });
   const item = h(
     "li",
     { class: "upload-item", "data-file": entry.file.name },
     h("div", { class: "upload-title" }, h("strong", {}, entry.file.name), " ", h("span", { class: "muted" }, formatBytes(entry.file.size)), " ", state),
-    h("div", { class: "bars" }, h("span", { class: "bar-label" }, "Upload"), uploadBar, h("span", { class: "bar-label" }, "Transcription"), jobBar),
+    h(
+      "div", { class: "bars" },
+      h("span", { class: "bar-label" }, "Upload"), h("span", { class: "bar-with-text" }, uploadBar, bytes),
+      h("span", { class: "bar-label" }, "Transcription"), jobBar,
+    ),
     link,
   );
   const view = () => {
     uploadBar.value = entry.total > 0 ? Math.round((entry.sent / entry.total) * 100) : 100;
+    bytes.textContent = `${formatBytes(entry.job ? entry.file.size : entry.sent)} of ${formatBytes(entry.file.size)}`;
     if (entry.error) {
       replace(state, h("span", { class: "error-text", role: "alert" }, entry.error));
       return;

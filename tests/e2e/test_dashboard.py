@@ -140,6 +140,7 @@ def cancel_from_list(driver, base: str, key: str, long_audio: Path, shots: Path)
     assert response.status_code == 202, response.text
     job_id = response.json()["data"]["transcriptionId"]
     button = wait(lambda: css(driver, f'tr[data-id="{job_id}"] button.cancel'), timeout=30, message="the new row's cancel button")[0]
+    assert not css(driver, "#load-more")[0].is_displayed(), "one page of jobs offers no more"
     screenshot(driver, "jobs", shots)
     button.click()
     wait(lambda: css(driver, f'tr[data-id="{job_id}"][data-status="CANCELLED"]'), timeout=30, message="the row cancelled")
@@ -160,6 +161,7 @@ def test_dashboard_end_to_end(server_factory, browser, speech, tmp_path):
 
     browser.get(base + "/")
     wait(lambda: css(browser, "#api-key"), message="the sign-in form")
+    assert not css(browser, "#top")[0].is_displayed(), "the menu shows before sign-in"
     screenshot(browser, "sign-in", shots)
     sign_in(browser, base, admin_key)
     # The key is in no page and no browser storage; the session cookie is HttpOnly and SameSite=Strict.
@@ -171,6 +173,15 @@ def test_dashboard_end_to_end(server_factory, browser, speech, tmp_path):
     upload_and_follow(browser, base, [speech["first"], speech["second"]], shots)
     check_detail(browser, base, speech["first"].name, FIRST_SPOKEN, shots)
     cancel_from_list(browser, base, admin_key, speech["long"], shots)
+
+    # The server restarts under the open page: its stream reconnects by itself and catches up on what it missed.
+    server.stop()
+    server.start()
+    with open(speech["second"], "rb") as handle:
+        response = requests.post(base + "/api/v1/transcribe", headers={"Authorization": f"Bearer {admin_key}"}, files={"file": ("after-restart.wav", handle)}, timeout=60)
+    assert response.status_code == 202, response.text
+    new_id = response.json()["data"]["transcriptionId"]
+    wait(lambda: css(browser, f'tr[data-id="{new_id}"][data-status="COMPLETED"]'), timeout=120, message="the row of a job sent after the restart")
 
     browser.get(base + "/#/usage")
     wait(lambda: css(browser, "svg.chart rect.bar"), message="the usage chart")
@@ -198,6 +209,7 @@ def test_dashboard_end_to_end(server_factory, browser, speech, tmp_path):
     wait(lambda: css(browser, "#api-key"), message="the sign-in form after sign-out")
     browser.get(base + "/#/jobs")
     wait(lambda: css(browser, "#api-key"), message="the sign-in form on reload")
+    assert not css(browser, "#top")[0].is_displayed()
     assert fetch(browser, "/api/v1/transcriptions")["status"] == 401
 
     # A FREE user sees no admin menu and is refused at the admin page and its API.
