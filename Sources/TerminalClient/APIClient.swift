@@ -157,10 +157,17 @@ struct MultipartFileBody: AsyncSequence, Sendable {
 public struct ServerSentEventStream: AsyncSequence, Sendable {
     public typealias Element = Event
 
+    /// One event: its id (the last one sent, as the stream's rules say), name and data lines joined.
     public struct Event: Sendable, Equatable {
         public var id: String?
         public var name: String
         public var data: String
+
+        public init(id: String?, name: String, data: String) {
+            self.id = id
+            self.name = name
+            self.data = data
+        }
     }
 
     let body: HTTPClientResponse.Body
