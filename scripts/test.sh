@@ -45,7 +45,7 @@ if ! grep -qE "^✔ Test run with" "$logs/swift.log"; then
 fi
 
 echo "==> end-to-end tests (real server, real Whisper)"
-timeout -k 10 "${E2E_TEST_TIMEOUT:-1800}" .venv/bin/python -m pytest tests -q -p no:cacheprovider 2>&1 | tee "$logs/pytest.log"
+timeout -k 10 "${E2E_TEST_TIMEOUT:-1800}" .venv/bin/python -m pytest e2e -q -p no:cacheprovider 2>&1 | tee "$logs/pytest.log"
 py_line=$(tail -n 1 "$logs/pytest.log")
 py_passed=$(grep -oE "[0-9]+ passed" <<<"$py_line" | grep -oE "[0-9]+" || echo 0)
 py_failed=$(( $(grep -oE "[0-9]+ failed" <<<"$py_line" | grep -oE "[0-9]+" || echo 0) + $(grep -oE "[0-9]+ error" <<<"$py_line" | grep -oE "[0-9]+" || echo 0) ))

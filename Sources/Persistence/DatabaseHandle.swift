@@ -90,6 +90,11 @@ public final class DatabaseHandle: Sendable {
         database as! any SQLDatabase
     }
 
+    /// Runs the smallest query: throws when the database cannot be reached.
+    public func ping() async throws {
+        try await sql.raw("SELECT 1").run()
+    }
+
     /// The database of the driver the configuration names.
     public static func open(_ configuration: ServiceConfiguration, logger: Logger) async throws -> DatabaseHandle {
         guard let url = configuration.databaseURL else {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Limits
+import NIOHTTP1
 import Persistence
 import RedisClient
 import WhisperAPICore
@@ -96,6 +97,9 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is RedisLimitError {
             context.logger.warning("the limits' Redis server did not answer in time")
             throw APIError(.serviceUnavailable, "LIMITS_UNAVAILABLE", "the service is busy; try again shortly")
+        } catch is HTTPParserError {
+            // Malformed framing (a bad chunk size, a broken header) is the client's fault, never a 5xx.
+            throw APIError.badRequest("MALFORMED_REQUEST", "the request's HTTP framing is malformed")
         } catch let error as HTTPError {
             let code = switch error.status.code {
             case 404: "NOT_FOUND"

@@ -10,16 +10,40 @@ public struct AdminActions: Sendable {
     }
 
     /// Why an admin action was refused.
-    public struct Refusal: Error, CustomStringConvertible {
-        public let description: String
+    public enum Refusal: Error, CustomStringConvertible, Equatable {
+        /// The email is empty, too long or not of the form `name@host`.
+        case invalidEmail
+        case emailTaken(String)
+        case noSuchUser(String)
+        case noSuchKey(String)
+
+        public var description: String {
+            switch self {
+            case .invalidEmail: "the email must look like name@host and have at most \(AdminActions.maxEmailLength) characters"
+            case .emailTaken(let email): "a user with email \(email) already exists"
+            case .noSuchUser(let reference): "no user \(reference)"
+            case .noSuchKey(let prefix): "no active key with prefix \(prefix)"
+            }
+        }
     }
 
-    /// Creates a user; refuses a taken email.
+    /// The longest email address accepted (RFC 5321's path limit).
+    public static let maxEmailLength = 254
+
+    /// Whether `email` (trimmed, lowercased) is one address: `name@host`, no spaces or control characters.
+    static func isValidEmail(_ email: String) -> Bool {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        return email.count <= maxEmailLength && parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+            && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".")
+            && email.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && !"<>()[],;:\\\"".unicodeScalars.contains($0) }
+    }
+
+    /// Creates a user; refuses a malformed or taken email.
     public func createUser(email: String, plan: Plan, isAdmin: Bool) async throws -> User {
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
-        guard email.contains("@"), email.count <= 254 else { throw Refusal(description: "'\(email)' is not an email address") }
+        guard Self.isValidEmail(email) else { throw Refusal.invalidEmail }
         if try await backend.users.find(email: email) != nil {
-            throw Refusal(description: "a user with email \(email) already exists")
+            throw Refusal.emailTaken(email)
         }
         return try await backend.users.create(User(email: email, plan: plan, isAdmin: isAdmin))
     }
@@ -28,7 +52,7 @@ public struct AdminActions: Sendable {
     /// holds the key's webhook signing secret, also to be shown once.
     public func createKey(email: String, name: String?) async throws -> (key: String, record: APIKeyRecord) {
         guard let user = try await backend.users.find(email: email.lowercased()) else {
-            throw Refusal(description: "no user with email \(email)")
+            throw Refusal.noSuchUser(email)
         }
         return try await createKey(for: user, name: name)
     }
@@ -44,7 +68,7 @@ public struct AdminActions: Sendable {
     /// Revokes the key with this display prefix.
     public func revokeKey(prefix: String) async throws {
         guard try await backend.users.revokeKey(prefix: prefix) else {
-            throw Refusal(description: "no active key with prefix \(prefix)")
+            throw Refusal.noSuchKey(prefix)
         }
     }
 
@@ -52,7 +76,7 @@ public struct AdminActions: Sendable {
     public func setPlan(user reference: String, plan: Plan) async throws -> User {
         let user = try await find(user: reference)
         guard let updated = try await backend.users.setPlan(userId: user.id, plan) else {
-            throw Refusal(description: "no user \(reference)")
+            throw Refusal.noSuchUser(reference)
         }
         return updated
     }
@@ -64,7 +88,7 @@ public struct AdminActions: Sendable {
         } else {
             try await backend.users.find(email: reference.lowercased())
         }
-        guard let found else { throw Refusal(description: "no user \(reference)") }
+        guard let found else { throw Refusal.noSuchUser(reference) }
         return found
     }
 

@@ -118,7 +118,10 @@ struct AdminRoutes {
             let user = try await actions.createUser(email: input.email, plan: try Self.plan(input.plan ?? "FREE"), isAdmin: input.isAdmin ?? false)
             return JSONBody.success(UserDTO(user), status: .created)
         } catch let refusal as AdminActions.Refusal {
-            throw APIError(.conflict, "USER_REFUSED", refusal.description)
+            switch refusal {
+            case .invalidEmail: throw APIError.badRequest("INVALID_EMAIL", refusal.description)
+            default: throw APIError(.conflict, "EMAIL_TAKEN", refusal.description)
+            }
         }
     }
 

@@ -16,15 +16,8 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     router.add(middleware: DashboardMiddleware(files: DashboardFiles(root: backend.configuration.dashboardRoot, logger: Logger(label: "whisperapi.dashboard"))))
     router.add(middleware: MethodNotAllowedMiddleware(table: routeTable))
     router.get("health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
-    router.get("ready") { _, context -> Response in
-        do {
-            _ = try await backend.queue.getQueueStats()
-            return JSONBody.response(.ok, ["status": "ready"])
-        } catch {
-            context.logger.warning("not ready", metadata: ["error": "\(error)"])
-            throw APIError(.serviceUnavailable, "NOT_READY", "the database or queue is unavailable")
-        }
-    }
+    let readiness = Readiness(database: backend.database, queue: backend.queue, storage: backend.storage)
+    router.get("ready") { _, context -> Response in try await readiness.response(logger: context.logger) }
     if let local = backend.storage as? LocalObjectStorage {
         // Signed download URLs carry their own authorization: no API key.
         router.get(RouterPath(LocalObjectStorage.downloadPath)) { request, _ -> Response in
@@ -110,6 +103,7 @@ func buildWorker(
 
 /// A standalone worker process (`whisperapi worker`): the distributed queue and storage, no database.
 public func buildWorkerProcess(_ configuration: ServiceConfiguration, concurrency: Int, logger: Logger) throws -> ServiceGroup {
+    _ = try configuration.validated()
     guard configuration.redisURL != nil else {
         throw ConfigurationError(description: "whisperapi worker needs REDIS_URL; in embedded mode `whisperapi serve` runs the workers")
     }

@@ -36,6 +36,7 @@ public struct Backend: Sendable {
 
     /// Opens the backends and applies pending migrations.
     public static func open(_ configuration: ServiceConfiguration, logger: Logger) async throws -> Backend {
+        _ = try configuration.validated()
         if configuration.databaseURL != nil && configuration.redisURL == nil {
             throw ConfigurationError(description: "DATABASE_URL (PostgreSQL) needs REDIS_URL: the embedded queue runs on SQLite only")
         }

@@ -39,9 +39,8 @@ struct OpenAIRoutes {
     func transcribe(_ request: Request, context: AppRequestContext, task: TranscriptionTask) async throws -> Response {
         let (row, fields) = try await transcriptions.accept(request, context: context, maxFileBytes: backend.configuration.openAIMaxUploadBytes) { fields in
             var fields = fields
-            if (fields["timestamp_granularities[]"] ?? fields["timestamp_granularities"])?.contains("word") == true {
-                fields["word_timestamps"] = "true"
-            }
+            if try Self.granularities(fields).contains("word") { fields["word_timestamps"] = "true" }
+            try Self.checkStream(fields)
             if task == .translate {
                 fields["task"] = TranscriptionTask.translate.rawValue
                 // OpenAI translates with whisper-1; here that needs the multilingual model.
@@ -68,6 +67,26 @@ struct OpenAIRoutes {
             throw APIError(.internalServerError, "RESULT_MISSING", "the transcript could not be read")
         }
         return response
+    }
+
+    /// OpenAI's `timestamp_granularities[]` values (repeated fields arrive joined by commas); another is a 400.
+    static func granularities(_ fields: [String: String]) throws -> Set<String> {
+        let text = fields["timestamp_granularities[]"] ?? fields["timestamp_granularities"] ?? ""
+        let values = Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        let allowed: Set<String> = ["word", "segment"]
+        guard values.isSubset(of: allowed) else {
+            throw APIError.badRequest(
+                "INVALID_TIMESTAMP_GRANULARITIES", "timestamp_granularities[] must be word and/or segment, not '\(text)'", allowed: allowed.sorted())
+        }
+        return values
+    }
+
+    /// `stream` is a boolean.
+    static func checkStream(_ fields: [String: String]) throws {
+        guard let text = fields["stream"]?.lowercased(), !text.isEmpty else { return }
+        guard ["true", "false", "1", "0"].contains(text) else {
+            throw APIError.badRequest("INVALID_STREAM", "stream must be true or false", allowed: ["true", "false"])
+        }
     }
 
     static let timeout = APIError(.gatewayTimeout, "TIMEOUT", "the transcription did not finish in time")
@@ -186,7 +205,8 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
 
     /// The form field each of our error codes is about.
     static let params = [
-        "INVALID_MODEL": "model", "INVALID_FORMAT": "response_format", "INVALID_TASK": "model", "INVALID_LANGUAGE": "language",
+        "INVALID_MODEL": "model", "INVALID_FORMAT": "response_format", "INVALID_TIMESTAMP_GRANULARITIES": "timestamp_granularities[]",
+        "INVALID_STREAM": "stream", "INVALID_TASK": "model", "INVALID_LANGUAGE": "language",
         "INVALID_PROMPT": "prompt", "MISSING_FILE": "file", "EMPTY_FILE": "file", "FILE_TOO_LARGE": "file",
         "UNSUPPORTED_MEDIA_TYPE": "file", "INVALID_AUDIO": "file", "MODEL_NOT_IN_PLAN": "model",
     ]

@@ -39,7 +39,7 @@ enum OpenAPIDocument {
       "paths": {
         "/health": {"get": {"summary": "Liveness", "security": [],
           "responses": {"200": {"description": "Up", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}}}}},
-        "/ready": {"get": {"summary": "Readiness: database and queue reachable", "security": [],
+        "/ready": {"get": {"summary": "Readiness: the database, the queue and the object store each answer within 2 s; a 503 names those that did not (in allowed)", "security": [],
           "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}},
                         "503": {"$ref": "#/components/responses/Error"}}}},
         "/openapi.json": {"get": {"summary": "This document", "security": [],

@@ -38,17 +38,34 @@ public struct S3Configuration: Sendable {
         guard let key = environment["S3_ACCESS_KEY_ID"], let secret = environment["S3_SECRET_ACCESS_KEY"], !key.isEmpty, !secret.isEmpty else {
             throw S3Error(status: 0, code: "CONFIGURATION", message: "S3_BUCKET is set but S3_ACCESS_KEY_ID or S3_SECRET_ACCESS_KEY is missing")
         }
-        let flag = environment["S3_FORCE_PATH_STYLE"]?.lowercased()
+        let flag = environment["S3_FORCE_PATH_STYLE"]?.lowercased() ?? ""
+        guard ["", "true", "false", "1", "0", "yes", "no"].contains(flag) else {
+            throw S3Error(status: 0, code: "CONFIGURATION", message: "S3_FORCE_PATH_STYLE must be true or false, not '\(flag)'")
+        }
+        let endpoint = environment["S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+        if let endpoint, Self.components(of: endpoint) == nil {
+            throw S3Error(status: 0, code: "CONFIGURATION", message: "S3_ENDPOINT must be http(s)://host[:port], not '\(endpoint)'")
+        }
         self.init(
             bucket: bucket, region: environment["S3_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1",
-            endpoint: environment["S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }, accessKeyId: key, secretAccessKey: secret,
+            endpoint: endpoint, accessKeyId: key, secretAccessKey: secret,
             forcePathStyle: flag == "true" || flag == "1" || flag == "yes")
     }
 
+    /// The parts of an endpoint URL: http or https, with a host; nil otherwise.
+    static func components(of endpoint: String) -> URLComponents? {
+        guard let components = URLComponents(string: endpoint), let scheme = components.scheme?.lowercased(),
+              ["http", "https"].contains(scheme), let host = components.host, !host.isEmpty
+        else { return nil }
+        return components
+    }
+
     /// The URL of an object (or of the bucket, for an empty key).
-    func url(for key: String) -> URL {
-        let base = URL(string: endpoint ?? "https://s3.\(region).amazonaws.com")!
-        var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
+    func url(for key: String) throws -> URL {
+        let endpoint = endpoint ?? "https://s3.\(region).amazonaws.com"
+        guard var components = Self.components(of: endpoint) else {
+            throw S3Error(status: 0, code: "CONFIGURATION", message: "the S3 endpoint '\(endpoint)' is not an http(s) URL")
+        }
         let objectPath = "/" + SigV4Signer.encode(key, keepSlash: true)
         if forcePathStyle {
             components.percentEncodedPath = "/" + SigV4Signer.encode(bucket) + (key.isEmpty ? "" : objectPath)
@@ -56,7 +73,10 @@ public struct S3Configuration: Sendable {
             components.host = "\(bucket).\(components.host ?? "")"
             components.percentEncodedPath = key.isEmpty ? "/" : objectPath
         }
-        return components.url!
+        guard let url = components.url else {
+            throw S3Error(status: 0, code: "CONFIGURATION", message: "no URL can be made for bucket '\(bucket)' at '\(endpoint)'")
+        }
+        return url
     }
 }
 
@@ -149,7 +169,7 @@ public struct S3ObjectStorage: ObjectStorage {
     }
 
     public func downloadURL(key: String, expiresIn seconds: Int) async throws -> URL? {
-        signer.presignedURL(url: configuration.url(for: key), expires: seconds)
+        try signer.presignedURL(url: configuration.url(for: key), expires: seconds)
     }
 
     /// Creates the bucket when it does not exist yet (for development stores; production buckets are usually provisioned).
@@ -183,11 +203,13 @@ public struct S3ObjectStorage: ObjectStorage {
     func send(
         _ method: String, key: String, query: [(String, String)] = [], body: ByteBuffer? = nil, range: String? = nil
     ) async throws -> HTTPClientResponse {
-        var components = URLComponents(url: configuration.url(for: key), resolvingAgainstBaseURL: false)!
+        guard var components = URLComponents(url: try configuration.url(for: key), resolvingAgainstBaseURL: false) else {
+            throw S3Error(status: 0, code: "CONFIGURATION", message: "bad object URL for \(key)")
+        }
         if !query.isEmpty {
             components.percentEncodedQuery = query.map { "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
         }
-        let url = components.url!
+        guard let url = components.url else { throw S3Error(status: 0, code: "CONFIGURATION", message: "bad object URL for \(key)") }
         let host = components.port.map { "\(components.host ?? ""):\($0)" } ?? (components.host ?? "")
         let payload = body == nil ? SigV4Signer.emptyPayloadHash : SigV4Signer.unsignedPayload
         var request = HTTPClientRequest(url: url.absoluteString)

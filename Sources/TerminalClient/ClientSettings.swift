@@ -50,7 +50,7 @@ public struct ClientSettings: Codable, Sendable, Equatable {
         let data = try encoder.encode(self)
         // Created 0600 before any byte of the key is written.
         if !FileManager.default.fileExists(atPath: file.path) {
-            FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
         let handle = try FileHandle(forWritingTo: file)

@@ -58,11 +58,46 @@ public struct ServiceConfiguration: Sendable {
     /// Reads the configuration from environment variables, with the documented defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
-        func int(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap { Int($0) } ?? fallback }
-        func double(_ name: String, _ fallback: Double) -> Double { environment[name].flatMap { Double($0) } ?? fallback }
+        var problems: [String] = []
+        // A setting that is present must parse: a typo never silently becomes the default.
+        func value(_ name: String) -> String? {
+            environment[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func int(_ name: String, _ fallback: Int, in range: ClosedRange<Int> = 0...Int.max) -> Int {
+            guard let text = value(name) else { return fallback }
+            guard let number = Int(text), range.contains(number) else {
+                problems.append("\(name) must be a whole number\(range == 0...Int.max ? " ≥ 0" : " from \(range.lowerBound) to \(range.upperBound)"), not '\(text)'")
+                return fallback
+            }
+            return number
+        }
+        func double(_ name: String, _ fallback: Double) -> Double {
+            guard let text = value(name) else { return fallback }
+            guard let number = Double(text), number.isFinite, number >= 0 else {
+                problems.append("\(name) must be a number ≥ 0, not '\(text)'")
+                return fallback
+            }
+            return number
+        }
+        func bool(_ name: String) -> Bool {
+            guard let text = value(name)?.lowercased() else { return false }
+            guard let flag = ["1": true, "true": true, "yes": true, "0": false, "false": false, "no": false][text] else {
+                problems.append("\(name) must be true or false, not '\(text)'")
+                return false
+            }
+            return flag
+        }
+        func url(_ name: String, schemes: [String]) -> String? {
+            guard let text = value(name) else { return nil }
+            guard let scheme = URLComponents(string: text)?.scheme?.lowercased(), schemes.contains(scheme) else {
+                problems.append("\(name) must be a \(schemes.joined(separator: " or ")) URL, not '\(text)'")
+                return nil
+            }
+            return text
+        }
         let cwd = FileManager.default.currentDirectoryPath
         host = environment["HOST"] ?? "127.0.0.1"
-        port = int("PORT", 8080)
+        port = int("PORT", 8080, in: 1...65535)
         dataDirectory = environment["DATA_DIR"] ?? "\(cwd)/data"
         workerConcurrency = max(0, int("QUEUE_CONCURRENCY", 2))
         retryPolicy = RetryPolicy(maxAttempts: int("QUEUE_MAX_RETRIES", 3), baseDelay: .milliseconds(int("QUEUE_RETRY_DELAY", 5000)))
@@ -78,16 +113,43 @@ public struct ServiceConfiguration: Sendable {
         pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"
         engineThreads = int("WHISPER_CPU_THREADS", 0)
         adminEmail = environment["ADMIN_EMAIL"] ?? "admin@localhost"
-        databaseURL = environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        redisURL = environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        databaseURL = url("DATABASE_URL", schemes: ["postgres", "postgresql"])
+        redisURL = url("REDIS_URL", schemes: ["redis", "rediss"])
         queuePrefix = environment["QUEUE_PREFIX"] ?? "bull"
-        webhookAllowPrivate = ["1", "true", "yes"].contains(environment["WEBHOOK_ALLOW_PRIVATE"]?.lowercased() ?? "")
+        webhookAllowPrivate = bool("WEBHOOK_ALLOW_PRIVATE")
         webhookRetry = WebhookRetryPolicy(
             baseDelay: .milliseconds(max(10, int("WEBHOOK_RETRY_DELAY", 10000))), window: .seconds(double("WEBHOOK_RETRY_HOURS", 24) * 3600))
         webhookTimeout = .seconds(max(1, int("WEBHOOK_TIMEOUT_SECONDS", 10)))
-        publicURL = environment["PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        publicURL = url("PUBLIC_URL", schemes: ["http", "https"])
         sessionLifetime = .seconds(max(60, double("SESSION_TTL_HOURS", 12) * 3600))
         dashboardRoot = environment["DASHBOARD_ROOT"] ?? "\(engineRoot)/dashboard"
+        for plan in Plan.allCases {
+            for name in ["CONCURRENT_JOBS", "REQUESTS_PER_MINUTE", "MAX_FILE_SIZE"] {
+                _ = int("PLAN_\(plan.rawValue)_\(name)", 1, in: 1...Int.max)
+            }
+            let minutes = "PLAN_\(plan.rawValue)_MONTHLY_MINUTES"
+            if value(minutes)?.lowercased() != "unlimited" { _ = int(minutes, 0) }
+            if let models = value("PLAN_\(plan.rawValue)_MODELS") {
+                let unknown = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { WhisperModels.resolve($0) == nil }
+                if !unknown.isEmpty {
+                    problems.append("PLAN_\(plan.rawValue)_MODELS names unknown models \(unknown.joined(separator: ", ")); known: \(WhisperModels.accepted.joined(separator: ", "))")
+                }
+            }
+        }
+        if double("RATE_LIMIT_WINDOW_SECONDS", 60) <= 0 { problems.append("RATE_LIMIT_WINDOW_SECONDS must be more than 0") }
+        if let level = value("LOG_LEVEL"), !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) {
+            problems.append("LOG_LEVEL must be trace, debug, info, notice, warning, error or critical, not '\(level)'")
+        }
+        invalidSettings = problems
+    }
+
+    /// Each setting that is present but cannot be used, with what it must be; empty when all are good.
+    public let invalidSettings: [String]
+
+    /// This configuration, or an error naming every setting that is wrong.
+    public func validated() throws -> ServiceConfiguration {
+        guard invalidSettings.isEmpty else { throw InvalidSettings(problems: invalidSettings) }
+        return self
     }
 
     /// Whether session cookies must only travel over https.
@@ -103,5 +165,14 @@ public struct ServiceConfiguration: Sendable {
         if engineThreads > 0 { return engineThreads }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         return max(1, cores / max(1, workerConcurrency))
+    }
+}
+
+/// Settings that cannot be used, each named with what it must be.
+public struct InvalidSettings: Error, CustomStringConvertible {
+    public let problems: [String]
+
+    public var description: String {
+        "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
     }
 }

@@ -31,7 +31,7 @@ func withQueue(_ body: (Queue, RedisClient) async throws -> Void) async throws {
     await client.close()
 }
 
-/// Runs the Python bullmq peer (`tests/interop/bullmq_peer.py`) and decodes its JSON output.
+/// Runs the Python bullmq peer (`e2e/interop/bullmq_peer.py`) and decodes its JSON output.
 func pythonPeer(_ command: String, queue: Queue, _ arguments: [String] = []) async throws -> Any {
     try decodeJSON(try await pythonPeerOutput(command, queue: queue, arguments))
 }
@@ -41,7 +41,7 @@ func pythonPeerOutput(_ command: String, queue: Queue, _ arguments: [String] = [
     let url = try #require(testRedisURL)
     let peer = try ChildProcess.start(
         repositoryRoot.appendingPathComponent(".venv/bin/python").path,
-        [repositoryRoot.appendingPathComponent("tests/interop/bullmq_peer.py").path, command,
+        [repositoryRoot.appendingPathComponent("e2e/interop/bullmq_peer.py").path, command,
          "--redis", url, "--queue", queue.keys.name] + arguments,
         captureOutput: true)
     let status = try await peer.wait(timeout: .seconds(120))

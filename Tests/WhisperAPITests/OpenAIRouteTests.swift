@@ -6,7 +6,7 @@ import Server
 import Testing
 import WhisperAPICore
 
-/// The OpenAI-compatible routes' own behaviour; the official SDK drives them end to end in tests/e2e/test_openai.py.
+/// The OpenAI-compatible routes' own behaviour; the official SDK drives them end to end in e2e/test_openai.py.
 @Suite(.serialized) struct OpenAIRouteTests {
     func openAIError(_ response: TestResponse) throws -> [String: Any] {
         try #require(try json(response)["error"] as? [String: Any])

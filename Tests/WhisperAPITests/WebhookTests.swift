@@ -12,7 +12,7 @@ import Webhooks
 import WhisperAPICore
 
 /// Webhook signing, the target policy, the webhook queues and the settings routes. A live receiver is
-/// driven end to end in tests/e2e/test_webhooks.py.
+/// driven end to end in e2e/test_webhooks.py.
 @Suite struct WebhookSignatureTests {
     @Test func theSignatureIsHMACSHA256OverTimestampDotBody() {
         let body = #"{"event":"transcription.completed"}"#

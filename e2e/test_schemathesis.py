@@ -44,7 +44,7 @@ values = ["{completed}", "{failed}"]
             "120",
             "--workers",
             "1",
-            # The user's event stream never ends by itself; tests/e2e/test_user_events.py checks it.
+            # The user's event stream never ends by itself; e2e/test_user_events.py checks it.
             "--exclude-path",
             "/api/v1/events",
         ],

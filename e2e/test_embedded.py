@@ -6,8 +6,8 @@ import time
 
 import requests
 
-from tests.e2e.conftest import ENGLISH, LONG, SECOND
-from tests.support import overlap, parse_srt, parse_vtt, pid_alive
+from e2e.conftest import ENGLISH, LONG, SECOND
+from e2e.support import overlap, parse_srt, parse_vtt, pid_alive
 
 
 def test_first_start_prints_one_admin_key_that_works(server):

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.support import Redis
+from e2e.support import Redis
 
 
 def call(server, method: str, path: str, key: str, **kwargs) -> requests.Response:

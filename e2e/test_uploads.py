@@ -94,3 +94,42 @@ def test_the_size_limit_is_enforced_while_streaming(server_factory):
     )
     assert declared.status_code == 413 and declared.json()["error"]["code"] == "FILE_TOO_LARGE"
     assert requests.get(server.base + "/health", timeout=5).status_code == 200
+
+
+def raw_exchange(server, request: bytes, timeout: float = 10) -> bytes:
+    """Sends raw bytes and reads until the server answers and closes (or stops answering)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as connection:
+        connection.sendall(request)
+        answer = b""
+        try:
+            while chunk := connection.recv(65536):
+                answer += chunk
+                if b"\r\n\r\n" in answer and len(answer) > 2000:
+                    break
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return answer
+
+
+def test_malformed_http_framing_is_a_400_or_a_closed_connection_never_a_5xx(server):
+    key = server.bootstrap_key
+    head = (
+        "POST /api/v1/transcribe HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + key + "\r\n"
+        "Content-Type: multipart/form-data; boundary=xyz\r\n"
+    )
+    for framing in (
+        "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",  # a chunk size that is not hex
+        "Transfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",  # a chunk without its CRLF
+        "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\n",  # a chunk size that overflows
+        "Content-Length: 12\r\nContent-Length: 99\r\n\r\nhello",  # two lengths
+        "Content-Length: -4\r\n\r\nhello",
+    ):
+        answer = raw_exchange(server, (head + framing).encode())
+        status = answer.split(b" ", 2)[1] if answer.startswith(b"HTTP/1.1 ") else b""
+        assert not status.startswith(b"5"), (framing, answer[:300])
+        assert status in (b"", b"400", b"413"), (framing, answer[:300])
+    # The server is still up and still transcribes.
+    assert requests.get(server.base + "/health", timeout=5).status_code == 200
+    assert "unhandled error" not in server.log()

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.support import ROOT, Redis, free_port
+from e2e.support import ROOT, Redis, free_port
 
 
 def postgres(directory, command: str, port: int | None = None) -> str:
@@ -30,7 +30,11 @@ def test_an_unreachable_database_is_a_503_and_the_api_recovers(tmp_path, server_
         server = server_factory(env={"DATABASE_URL": url, "REDIS_URL": redis.url}, workers=0).start()
         key = server.bootstrap_key
         assert server.get(key, "/api/v1/transcriptions").status_code == 200
+        assert requests.get(server.base + "/ready", timeout=10).status_code == 200
         postgres(cluster, "stop")
+        ready = requests.get(server.base + "/ready", timeout=10)
+        assert ready.status_code == 503 and ready.json()["error"]["allowed"] == ["database"], ready.text
+        assert "database" in ready.json()["error"]["message"]
         for answer in (server.get(key, "/api/v1/transcriptions"), server.submit(key, audio["wav"])):
             assert answer.status_code == 503, answer.text
             assert answer.json()["error"]["code"] == "DATABASE_UNAVAILABLE", answer.text
@@ -39,6 +43,7 @@ def test_an_unreachable_database_is_a_503_and_the_api_recovers(tmp_path, server_
         while server.get(key, "/api/v1/transcriptions").status_code != 200 and time.time() < deadline:
             time.sleep(0.5)
         assert server.submit(key, audio["wav"]).status_code == 202
+        assert requests.get(server.base + "/ready", timeout=10).status_code == 200
         assert "unhandled error" not in server.log()
     finally:
         postgres(cluster, "stop")
@@ -58,8 +63,22 @@ def test_an_unreachable_object_store_is_a_503_and_keeps_nothing(server_factory, 
         }
     ).start()
     key = server.bootstrap_key
+    ready = requests.get(server.base + "/ready", timeout=10)
+    assert ready.status_code == 503 and ready.json()["error"]["allowed"] == ["storage"], ready.text
     answer = server.submit(key, audio["wav"])
     assert answer.status_code == 503, answer.text
     assert answer.json()["error"]["code"] == "STORAGE_UNAVAILABLE"
     listed = requests.get(server.base + "/api/v1/transcriptions", headers={"Authorization": f"Bearer {key}"}, timeout=30)
     assert listed.json()["data"]["items"] == [], "no transcription without its audio"
+
+
+def test_a_setting_with_a_typo_stops_the_start_with_a_message_naming_it(tmp_path):
+    from e2e.support import BINARY
+
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "PORT": "80a", "S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s"}
+    done = subprocess.run([str(BINARY), "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr  # an error exit, not a crash signal
+    assert "PORT must be a whole number" in done.stderr and "'80a'" in done.stderr
+    env.update(PORT=str(free_port()), S3_ENDPOINT="htp//minio:9000")
+    done = subprocess.run([str(BINARY), "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "S3_ENDPOINT must be http(s)://host[:port]" in done.stderr, done.stdout + done.stderr

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.browser import chromium_paths, fetch, open_browser, screenshot, unlabelled_controls, wait
-from tests.e2e.conftest import LONG
-from tests.e2e.test_cloud import shared_env  # noqa: F401 (a fixture: PostgreSQL, Redis and S3)
-from tests.support import WorkerProcess, overlap, parse_srt, speak
+from e2e.browser import chromium_paths, fetch, open_browser, screenshot, unlabelled_controls, wait
+from e2e.conftest import LONG
+from e2e.test_cloud import shared_env  # noqa: F401 (a fixture: PostgreSQL, Redis and S3)
+from e2e.support import WorkerProcess, overlap, parse_srt, speak
 
 pytestmark = pytest.mark.skipif(chromium_paths() is None, reason="needs chromium and chromium-driver (make test installs them)")
 

@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 #: Tests poll quickly and submit several jobs per user: plan limits are raised unless a test sets its own
-#: (tests/e2e/test_limits.py does).
+#: (e2e/test_limits.py does).
 RELAXED_PLANS = {
     f"PLAN_{plan}_{name}": value
     for plan in ("FREE", "PRO", "PAYG")

@@ -14,8 +14,8 @@ import pexpect
 import pytest
 import requests
 
-from tests.e2e.conftest import LONG
-from tests.support import BINARY, ROOT, overlap, parse_srt, speak
+from e2e.conftest import LONG
+from e2e.support import BINARY, ROOT, overlap, parse_srt, speak
 
 TALK = "Please send the report to the office before noon on Monday."
 INTERVIEW = "The weather is lovely today. We are going for a long walk in the park."

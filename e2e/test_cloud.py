@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ENGLISH, LONG
-from tests.support import ROOT, Redis, WorkerProcess, overlap
+from e2e.conftest import ENGLISH, LONG
+from e2e.support import ROOT, Redis, WorkerProcess, overlap
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_S3_ENDPOINT")),

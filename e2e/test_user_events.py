@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from tests.support import Server
+from e2e.support import Server
 
 
 def read_events(server: Server, key: str, stop_when, last_event_id: str | None = None, timeout: float = 180) -> list[dict]:

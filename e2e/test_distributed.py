@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import ENGLISH, LONG, SECOND
-from tests.support import Redis, WorkerProcess, overlap, pid_alive
+from e2e.conftest import ENGLISH, LONG, SECOND
+from e2e.support import Redis, WorkerProcess, overlap, pid_alive
 
 FAST = {"QUEUE_LOCK_DURATION": "3000", "QUEUE_STALLED_INTERVAL": "1000", "QUEUE_RETRY_DELAY": "500"}
 

@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Server
+import Storage
+import Testing
+import WhisperAPICore
+
+/// Input that used to be accepted, misreported or fatal: each is now a typed 4xx or a clear start-up message.
+@Suite struct InputValidationTests {
+    func createUser(_ client: any TestClientProtocol, admin: String, body: String) async throws -> TestResponse {
+        try await client.execute(
+            uri: "/api/v1/admin/users", method: .post, headers: [.authorization: "Bearer \(admin)", .contentType: "application/json"],
+            body: ByteBuffer(string: body))
+    }
+
+    @Test func aMalformedEmailIs400InvalidEmail() async throws {
+        try await APIHarness.run { client, harness in
+            let actions = AdminActions(backend: harness.backend)
+            _ = try await actions.createUser(email: "root@example.com", plan: .payg, isAdmin: true)
+            let admin = try await actions.createKey(email: "root@example.com", name: nil).key
+            for email in ["", "   ", "no-at-sign", "two@at@signs", "spaces in@example.com", String(repeating: "a", count: 1_000_000) + "@example.com"] {
+                let response = try await createUser(client, admin: admin, body: #"{"email": "\#(email)"}"#)
+                #expect(response.status == .badRequest, "\(email.prefix(20))")
+                #expect(try errorCode(response) == "INVALID_EMAIL", "\(email.prefix(20))")
+            }
+            let created = try await createUser(client, admin: admin, body: #"{"email": "Someone@Example.com"}"#)
+            #expect(created.status == .created)
+            let again = try await createUser(client, admin: admin, body: #"{"email": "someone@example.com"}"#)
+            #expect(try again.status == .conflict && errorCode(again) == "EMAIL_TAKEN")
+        }
+    }
+
+    @Test func unknownValuesOfOpenAIsEnumFieldsAre400InOpenAIsEnvelope() async throws {
+        try await APIHarness.run { client, harness in
+            for (field, value, param) in [
+                ("timestamp_granularities[]", "char", "timestamp_granularities[]"), ("timestamp_granularities[]", "word,sentence", "timestamp_granularities[]"),
+                ("stream", "maybe", "stream"), ("response_format", "docx", "response_format"),
+            ] {
+                var form = Multipart()
+                form.file(wavBytes())
+                form.field(field, value)
+                var headers = form.headers
+                headers[.authorization] = "Bearer \(harness.proKey)"
+                let response = try await client.execute(uri: "/v1/audio/transcriptions", method: .post, headers: headers, body: form.body)
+                #expect(response.status == .badRequest, "\(field)=\(value)")
+                let error = try #require(try json(response)["error"] as? [String: Any])
+                #expect(error["param"] as? String == param, "\(field)=\(value)")
+                #expect(error["type"] as? String == "invalid_request_error")
+            }
+            #expect(harness.storedFiles().isEmpty, "nothing is kept of a refused request")
+        }
+    }
+
+    @Test func everySettingIsCheckedAndNamedWhenWrong() throws {
+        #expect(ServiceConfiguration(environment: [:]).invalidSettings.isEmpty)
+        let good = ServiceConfiguration(environment: [
+            "PORT": "9000", "REDIS_URL": "rediss://cache:6380", "DATABASE_URL": "postgres://u:p@db/w", "WEBHOOK_ALLOW_PRIVATE": "true",
+            "PLAN_FREE_MONTHLY_MINUTES": "unlimited", "PLAN_PRO_MODELS": "tiny.en, base", "PUBLIC_URL": "https://speech.example.com",
+        ])
+        #expect(good.invalidSettings.isEmpty, "\(good.invalidSettings)")
+        #expect(good.port == 9000 && good.webhookAllowPrivate)
+        let bad = ServiceConfiguration(environment: [
+            "PORT": "80a", "QUEUE_CONCURRENCY": "-1", "JOB_RETENTION_HOURS": "a day", "WEBHOOK_ALLOW_PRIVATE": "maybe",
+            "REDIS_URL": "http://cache:6379", "DATABASE_URL": "mysql://db", "PLAN_FREE_MODELS": "gpt-5", "PLAN_PRO_CONCURRENT_JOBS": "0",
+            "LOG_LEVEL": "loud", "PUBLIC_URL": "speech.example.com",
+        ])
+        for name in [
+            "PORT", "QUEUE_CONCURRENCY", "JOB_RETENTION_HOURS", "WEBHOOK_ALLOW_PRIVATE", "REDIS_URL", "DATABASE_URL", "PLAN_FREE_MODELS",
+            "PLAN_PRO_CONCURRENT_JOBS", "LOG_LEVEL", "PUBLIC_URL",
+        ] {
+            #expect(bad.invalidSettings.contains { $0.hasPrefix(name + " ") }, "\(name): \(bad.invalidSettings)")
+        }
+        #expect(throws: InvalidSettings.self) { try bad.validated() }
+        let s3 = ["S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s"]
+        #expect(throws: S3Error.self) { try S3Configuration(environment: s3.merging(["S3_ENDPOINT": "htp//minio:9000"]) { $1 }) }
+        #expect(throws: S3Error.self) { try S3Configuration(environment: s3.merging(["S3_FORCE_PATH_STYLE": "sometimes"]) { $1 }) }
+        #expect(try S3Configuration(environment: s3.merging(["S3_ENDPOINT": "http://minio:9000"]) { $1 })?.endpoint == "http://minio:9000")
+    }
+
+    @Test func readinessNamesTheServiceThatDoesNotAnswer() async throws {
+        try await APIHarness.run { client, _ in
+            let ready = try await client.execute(uri: "/ready", method: .get)
+            #expect(ready.status == .ok)
+        }
+        let dead = [
+            "S3_BUCKET": "gone", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_FORCE_PATH_STYLE": "true",
+        ]
+        try await APIHarness.run(environment: dead) { client, _ in
+            let ready = try await client.execute(uri: "/ready", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            let error = try #require(try json(ready)["error"] as? [String: Any])
+            #expect(error["code"] as? String == "NOT_READY" && error["allowed"] as? [String] == ["storage"])
+        }
+    }
+}
