@@ -159,7 +159,18 @@ struct AddSessions: AsyncMigration {
     }
 }
 
+/// Adds each transcription's revision token, which guards every change of its status (see `TranscriptionRepository`).
+struct AddTranscriptionRevision: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(TranscriptionModel.schema).field("revision", .int64, .required, .sql(.default(0))).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(TranscriptionModel.schema).deleteField("revision").update()
+    }
+}
+
 /// The migrations of this target, in order.
 public enum PersistenceMigrations {
-    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords(), AddSessions()]
+    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords(), AddSessions(), AddTranscriptionRevision()]
 }

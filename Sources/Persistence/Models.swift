@@ -99,11 +99,14 @@ final class TranscriptionModel: Model, @unchecked Sendable {
     @OptionalField(key: "api_key_id") var apiKeyId: UUID?
     @OptionalField(key: "webhook_url") var webhookURL: String?
     @Field(key: "retry_count") var retryCount: Int
+    /// A random token replaced by every write: a writer that read another token lost a race and reads again.
+    @Field(key: "revision") var revision: Int64
 
     init() {}
 
     init(_ t: Transcription) {
         id = t.id
+        revision = 0
         apply(t)
     }
 

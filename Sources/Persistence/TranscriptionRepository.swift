@@ -35,26 +35,54 @@ public struct TranscriptionRepository: Sendable {
             .filter(\.$status ~~ [TranscriptionStatus.queued.rawValue, TranscriptionStatus.processing.rawValue]).count()
     }
 
-    /// Applies `change` to the row and saves it; returns the new value, or nil when missing.
+    /// Applies `change` to the row and saves it; returns the row as it is then, or nil when missing.
     @discardableResult
     public func update(id: UUID, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {
-        try await save(TranscriptionModel.find(id, on: database), change)
+        try await save(change) { try await TranscriptionModel.find(id, on: database) }
     }
 
-    /// Applies `change` to the row of a queue job; returns the new value, or nil when no row has that job.
+    /// Applies `change` to the row of a queue job; returns the row as it is then, or nil when no row has that job.
     @discardableResult
     public func update(jobId: String, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {
-        try await save(TranscriptionModel.query(on: database).filter(\.$jobId == jobId).first(), change)
+        try await save(change) { try await TranscriptionModel.query(on: database).filter(\.$jobId == jobId).first() }
     }
 
-    func save(_ found: TranscriptionModel?, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {
-        guard let model = found else { return nil }
-        var value = model.toDTO()
-        change(&value)
-        value.updatedAt = Date()
-        model.apply(value)
-        try await model.update(on: database)
-        return value
+    /// The one writer of a row: every change of a transcription (the status sync's events, cancel, retry,
+    /// reconciliation) comes through here.
+    ///
+    /// `change` is applied to the row as it is now. The write happens only when the status may move that way
+    /// (`TranscriptionStatus.canMove(to:)`) and no other writer changed the row since it was read: each write replaces
+    /// the row's revision token, and one that finds another token read a stale row, so `change` is applied again to
+    /// the newer one. Two API servers, a replayed event and a route therefore never move a row backwards.
+    func save(
+        _ change: @Sendable (inout Transcription) -> Void, read: @Sendable () async throws -> TranscriptionModel?
+    ) async throws -> Transcription? {
+        for _ in 0..<100 {
+            guard let model = try await read() else { return nil }
+            let before = model.toDTO()
+            var value = before
+            change(&value)
+            if value == before { return before }
+            guard before.status.canMove(to: value.status) else { return before }
+            value.updatedAt = Date()
+            if try await write(value, over: model) { return value }
+        }
+        throw ConcurrentUpdateError(id: try await read()?.id)
+    }
+
+    /// Writes `value` over `model` if the row still has `model`'s revision; false when another writer came first.
+    func write(_ value: Transcription, over model: TranscriptionModel) async throws -> Bool {
+        let id = value.id
+        let seen = model.revision
+        let next = Int64.random(in: 1...Int64.max)
+        return try await database.transaction { tx in
+            try await TranscriptionModel.query(on: tx).filter(\.$id == id).filter(\.$revision == seen).set(\.$revision, to: next).update()
+            guard try await TranscriptionModel.find(id, on: tx)?.revision == next else { return false }
+            model.apply(value)
+            model.revision = next
+            try await model.update(on: tx)
+            return true
+        }
     }
 
     /// Rows that are queued or processing, oldest first.
@@ -141,4 +169,10 @@ public struct SyncCursorRepository: Sendable {
             try await SyncCursorModel(name: name, position: position).create(on: database)
         }
     }
+}
+
+/// A row changed under every one of many attempts to change it.
+public struct ConcurrentUpdateError: Error, CustomStringConvertible {
+    public let id: UUID?
+    public var description: String { "transcription \(id?.uuidString ?? "?") kept changing under an update" }
 }

@@ -87,11 +87,11 @@ public struct ServiceConfiguration: Sendable {
             }
             return flag
         }
+        /// The URL as given (its own driver refuses it again if it is wrong), with a problem noted unless its scheme is one of `schemes`.
         func url(_ name: String, schemes: [String]) -> String? {
             guard let text = value(name) else { return nil }
-            guard let scheme = URLComponents(string: text)?.scheme?.lowercased(), schemes.contains(scheme) else {
+            if URLComponents(string: text)?.scheme.map({ schemes.contains($0.lowercased()) }) != true {
                 problems.append("\(name) must be a \(schemes.joined(separator: " or ")) URL, not '\(text)'")
-                return nil
             }
             return text
         }

@@ -10,6 +10,16 @@ public enum TranscriptionStatus: String, Codable, Sendable, CaseIterable {
 
     /// Whether the status can no longer change by itself.
     public var isTerminal: Bool { self == .completed || self == .failed || self == .cancelled }
+
+    /// Whether a row may move from this status to `next`: a queued or running job may go anywhere (back to the
+    /// queue for a retry too), a failed one only back to the queue (retried); completed and cancelled are final.
+    public func canMove(to next: TranscriptionStatus) -> Bool {
+        switch self {
+        case .queued, .processing: true
+        case .failed: next == .failed || next == .queued
+        case .completed, .cancelled: next == self
+        }
+    }
 }
 
 /// A transcription as stored in the database and shown by the API.

@@ -1,0 +1,82 @@
+import Foundation
+import Persistence
+import Server
+import Testing
+import WhisperAPICore
+
+/// Every change of a transcription goes through one guarded writer: no stale read, replayed event or second API
+/// server moves a row backwards.
+@Suite struct StatusWriterTests {
+    func newRow(_ harness: APIHarness, status: TranscriptionStatus) async throws -> Transcription {
+        let user = try #require(try await harness.backend.users.find(email: "free@example.com"))
+        let row = Transcription(
+            userId: user.id, status: status, jobId: UUID().uuidString.lowercased(), audioKey: "audio/x", model: "tiny.en", format: .json,
+            fileSize: 1)
+        try await harness.backend.transcriptions.insert(row)
+        return row
+    }
+
+    @Test(arguments: DatabaseDriver.available)
+    func aWriterThatReadTheRowBeforeAnotherChangedItAppliesItsChangeToTheNewRow(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { _, harness in
+            let repository = harness.backend.transcriptions
+            let row = try await newRow(harness, status: .processing)
+            let firstLook = Locked(true)
+            // A progress report that read PROCESSING, then took a while: meanwhile the job completed.
+            let slow = Task {
+                try await repository.update(id: row.id) { t in
+                    if firstLook.withLock({ first in defer { first = false }; return first }) { Thread.sleep(forTimeInterval: 0.4) }
+                    t.status = .processing
+                    t.progress = 50
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            try await repository.update(id: row.id) { t in
+                t.status = .completed
+                t.progress = 100
+            }
+            let answer = try await slow.value
+            let final = try #require(try await repository.find(id: row.id, owner: nil))
+            #expect(final.status == .completed && final.progress == 100)
+            #expect(answer?.status == .completed)
+        }
+    }
+
+    @Test(arguments: DatabaseDriver.available)
+    func manyWritersAtOnceLoseNothingAndEndWhereTheLastTransitionLeftIt(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { _, harness in
+            let repository = harness.backend.transcriptions
+            let row = try await newRow(harness, status: .queued)
+            // Every writer appends one segment: none may be lost to another's write.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        try await repository.update(id: row.id) { t in
+                            t.status = .processing
+                            t.appendPartial(ProgressSegment(id: t.partialSegments, text: "s\(index)"))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let running = try #require(try await repository.find(id: row.id, owner: nil))
+            #expect(running.partialSegments == 20)
+            #expect(Set((running.partialText ?? "").split(separator: " ").map(String.init)) == Set((0..<20).map { "s\($0)" }))
+            try await repository.update(id: row.id) { $0.status = .cancelled }
+            // Final statuses stay final: a late completion or progress report changes nothing.
+            try await repository.update(id: row.id) { $0.status = .completed }
+            try await repository.update(id: row.id) { $0.status = .processing }
+            #expect(try await repository.find(id: row.id, owner: nil)?.status == .cancelled)
+        }
+    }
+
+    @Test func theTransitionsAllowed() {
+        #expect(TranscriptionStatus.queued.canMove(to: .processing) && TranscriptionStatus.processing.canMove(to: .queued))
+        #expect(TranscriptionStatus.failed.canMove(to: .queued) && !TranscriptionStatus.failed.canMove(to: .completed))
+        for final in [TranscriptionStatus.completed, .cancelled] {
+            for next in TranscriptionStatus.allCases where next != final {
+                #expect(!final.canMove(to: next), "\(final) → \(next)")
+            }
+        }
+    }
+}
