@@ -21,50 +21,10 @@ public struct EngineConfiguration: Sendable {
     }
 }
 
-/// What the engine is asked to transcribe.
-public struct EngineRequest: Codable, Sendable {
-    public var id: String
-    public var audio: String
-    public var model: String
-    public var language: String?
-    public var task: String
-    public var prompt: String?
-    public var wordTimestamps: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case id, audio, model, language, task, prompt
-        case wordTimestamps = "word_timestamps"
-    }
-
-    public init(id: String, audio: String, model: String, language: String?, task: String, prompt: String?, wordTimestamps: Bool) {
-        self.id = id
-        self.audio = audio
-        self.model = model
-        self.language = language
-        self.task = task
-        self.prompt = prompt
-        self.wordTimestamps = wordTimestamps
-    }
-}
-
-/// A typed failure reported by the engine or by its process.
-public struct EngineFailure: Error, Sendable, Equatable {
-    public var code: String
-    public var message: String
-
-    /// Whether trying again could help: bad audio or a missing model will fail the same way.
-    public var isRetryable: Bool { !["INVALID_AUDIO", "MODEL_NOT_FOUND", "UNSUPPORTED_TASK", "BAD_REQUEST"].contains(code) }
-
-    public init(code: String, message: String) {
-        self.code = code
-        self.message = message
-    }
-}
-
 /// One long-lived Python engine process that loads each model once and serves requests in turn.
 ///
 /// It is started on first use, restarted after a crash, and killed when a run is cancelled.
-public actor EngineProcess {
+public actor EngineProcess: Transcriber {
     let configuration: EngineConfiguration
     let logger: Logger
     private var process: Process?
@@ -83,18 +43,18 @@ public actor EngineProcess {
     /// Runs one request; `onProgress` receives 0–100 and the finished segment as each segment finishes.
     ///
     /// Cancelling the calling task kills the process at once; the next run starts a new one.
-    public func transcribe(_ request: EngineRequest, onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void) async throws -> TranscriptResult {
+    public func transcribe(_ request: TranscriptionRequest, onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void) async throws -> TranscriptResult {
         try await startIfNeeded()
         let pidBox = runningPID
         // The iterator shares its buffer with the stored one, so a local copy reads the same lines.
-        guard var output = lines else { throw EngineFailure(code: "ENGINE_UNAVAILABLE", message: "the engine is not running") }
+        guard var output = lines else { throw TranscriptionFailure(code: "ENGINE_UNAVAILABLE", message: "the engine is not running") }
         return try await withTaskCancellationHandler {
             try send(request)
             while true {
                 guard let line = await output.next(isolation: #isolation) else {
                     markDead()
                     try Task.checkCancellation()
-                    throw EngineFailure(code: "ENGINE_CRASHED", message: "the engine process exited during the job")
+                    throw TranscriptionFailure(code: "ENGINE_CRASHED", message: "the engine process exited during the job")
                 }
                 guard let message = try? JSONDecoder().decode(EngineMessage.self, from: Data(line.utf8)) else {
                     logger.warning("engine printed a line that is not a protocol message")
@@ -104,10 +64,10 @@ public actor EngineProcess {
                 case "progress":
                     if let value = message.progress { await onProgress(value, message.segment) }
                 case "result":
-                    guard let result = message.result else { throw EngineFailure(code: "ENGINE_ERROR", message: "empty result") }
+                    guard let result = message.result else { throw TranscriptionFailure(code: "ENGINE_ERROR", message: "empty result") }
                     return result
                 case "error":
-                    throw EngineFailure(code: message.code ?? "ENGINE_ERROR", message: message.message ?? "engine error")
+                    throw TranscriptionFailure(code: message.code ?? "ENGINE_ERROR", message: message.message ?? "engine error")
                 default:
                     continue
                 }
@@ -127,14 +87,14 @@ public actor EngineProcess {
 
     // MARK: - Process management
 
-    private func send(_ request: EngineRequest) throws {
+    private func send(_ request: TranscriptionRequest) throws {
         var data = try JSONEncoder().encode(request)
         data.append(0x0A)
         do {
             try stdin?.write(contentsOf: data)
         } catch {
             markDead()
-            throw EngineFailure(code: "ENGINE_CRASHED", message: "the engine process is not accepting requests")
+            throw TranscriptionFailure(code: "ENGINE_CRASHED", message: "the engine process is not accepting requests")
         }
     }
 
@@ -188,7 +148,7 @@ public actor EngineProcess {
         do {
             try process.run()
         } catch {
-            throw EngineFailure(code: "ENGINE_UNAVAILABLE", message: "could not start the engine (\(configuration.python))")
+            throw TranscriptionFailure(code: "ENGINE_UNAVAILABLE", message: "could not start the engine (\(configuration.python))")
         }
         self.process = process
         self.stdin = input.fileHandleForWriting
@@ -203,7 +163,7 @@ public actor EngineProcess {
             }
         }
         markDead()
-        throw EngineFailure(code: "ENGINE_UNAVAILABLE", message: "the engine exited during start-up")
+        throw TranscriptionFailure(code: "ENGINE_UNAVAILABLE", message: "the engine exited during start-up")
     }
 }
 

@@ -98,7 +98,8 @@ func buildWorker(
     let engine = EngineConfiguration(python: configuration.pythonExecutable, root: configuration.engineRoot, threads: sized.threadsPerEngine)
     return QueueWorker(
         leasing: leasing, processor: TranscriptionProcessor(storage: storage), concurrency: concurrency,
-        lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, engineConfiguration: engine, logger: logger)
+        lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, logger: logger
+    ) { EngineProcess(configuration: engine, logger: logger) }
 }
 
 /// A standalone worker process (`whisperapi worker`): the distributed queue and storage, no database.

@@ -94,11 +94,11 @@ struct OpenAIRoutes {
     /// The error a request gets for a transcription that ended without a result.
     static func failure(_ row: Transcription) -> APIError {
         let reason = row.errorMessage ?? "the transcription was \(row.status.rawValue.lowercased())"
-        let code = String(reason.prefix { $0 != ":" })
-        if ["INVALID_AUDIO", "UNSUPPORTED_TASK", "BAD_REQUEST"].contains(code) {
-            return APIError.badRequest(code, reason)
+        guard let failure = TranscriptionFailure(reason: reason) else {
+            return APIError(.internalServerError, "TRANSCRIPTION_FAILED", reason)
         }
-        return APIError(.internalServerError, code.isEmpty ? "TRANSCRIPTION_FAILED" : code, reason)
+        if failure.isClientError { return APIError.badRequest(failure.code, reason) }
+        return APIError(.internalServerError, failure.code, reason)
     }
 
     // MARK: - stream=true

@@ -1,10 +1,9 @@
-import Engine
 import Foundation
 import Logging
 import ServiceLifecycle
 import WhisperAPICore
 
-/// The worker pool: `concurrency` slots, each with its own engine process, taking jobs from a queue.
+/// The worker pool: `concurrency` slots, each with its own transcriber (an engine process), taking jobs from a queue.
 ///
 /// Each job is held under a renewed lock. A cancel from the queue or a lost lock stops the job's
 /// engine at once; a timeout fails the attempt; shutdown releases active jobs back to the queue.
@@ -14,19 +13,20 @@ public struct QueueWorker: Service {
     let concurrency: Int
     let lockDuration: Duration
     let jobTimeout: Duration
-    let engineConfiguration: EngineConfiguration
+    /// Makes each slot's transcriber.
+    let makeTranscriber: @Sendable () -> any Transcriber
     let logger: Logger
 
     public init(
         leasing: any JobLeasing, processor: TranscriptionProcessor, concurrency: Int, lockDuration: Duration,
-        jobTimeout: Duration, engineConfiguration: EngineConfiguration, logger: Logger
+        jobTimeout: Duration, logger: Logger, makeTranscriber: @escaping @Sendable () -> any Transcriber
     ) {
         self.leasing = leasing
         self.processor = processor
         self.concurrency = max(1, concurrency)
         self.lockDuration = lockDuration
         self.jobTimeout = jobTimeout
-        self.engineConfiguration = engineConfiguration
+        self.makeTranscriber = makeTranscriber
         self.logger = logger
     }
 
@@ -60,7 +60,7 @@ public struct QueueWorker: Service {
     }
 
     public func run() async throws {
-        let engines = (0..<concurrency).map { _ in EngineProcess(configuration: engineConfiguration, logger: logger) }
+        let transcribers = (0..<concurrency).map { _ in makeTranscriber() }
         let active = ActiveJobs()
         let cancellations = leasing.cancellations()
         await withGracefulShutdownHandler {
@@ -68,8 +68,8 @@ public struct QueueWorker: Service {
                 group.addTask {
                     for await id in cancellations { active.stop(id, because: .cancelled) }
                 }
-                for engine in engines {
-                    group.addTask { await runSlot(engine: engine, active: active) }
+                for transcriber in transcribers {
+                    group.addTask { await runSlot(transcriber: transcriber, active: active) }
                 }
                 // Slots end on shutdown; then stop listening for cancels.
                 for _ in 0..<concurrency { await group.next() }
@@ -79,10 +79,10 @@ public struct QueueWorker: Service {
             active.stopping.withLock { $0 = true }
             active.stopAll(because: .shutdown)
         }
-        for engine in engines { await engine.stop() }
+        for transcriber in transcribers { await transcriber.stop() }
     }
 
-    func runSlot(engine: EngineProcess, active: ActiveJobs) async {
+    func runSlot(transcriber: any Transcriber, active: ActiveJobs) async {
         var failures = 0
         while !active.stopping.withLock({ $0 }) && !Task.isCancelled {
             do {
@@ -91,7 +91,7 @@ public struct QueueWorker: Service {
                     continue
                 }
                 failures = 0
-                await execute(job, engine: engine, active: active)
+                await execute(job, transcriber: transcriber, active: active)
             } catch {
                 failures += 1
                 logger.error("could not take a job from the queue", metadata: ["error": "\(error)"])
@@ -100,14 +100,14 @@ public struct QueueWorker: Service {
         }
     }
 
-    func execute(_ job: LeasedJob, engine: EngineProcess, active: ActiveJobs) async {
+    func execute(_ job: LeasedJob, transcriber: any Transcriber, active: ActiveJobs) async {
         let log = logger.with("jobId", job.id)
         log.info("job started", metadata: ["attempt": "\(job.attempt)"])
         let reason = Locked<StopReason?>(nil)
         let leasing = self.leasing
         let lastProgress = Locked(-1)
         let work = Task {
-            try await processor.process(job, engine: engine) { value, segment in
+            try await processor.process(job, transcriber: transcriber) { value, segment in
                 let changed = lastProgress.withLock { last -> Bool in
                     defer { last = max(last, value) }
                     return value > last
@@ -139,7 +139,7 @@ public struct QueueWorker: Service {
                 log.info("job released for another worker")
             case (.failure, .timeout?):
                 try await leasing.failJob(job, reason: "JOB_TIMEOUT: the job took longer than \(jobTimeout)", retryable: true)
-            case (.failure(let error as EngineFailure), nil):
+            case (.failure(let error as TranscriptionFailure), nil):
                 log.warning("job failed", metadata: ["code": "\(error.code)"])
                 try await leasing.failJob(job, reason: "\(error.code): \(error.message)", retryable: error.isRetryable)
             case (.failure(let error), nil):

@@ -1,4 +1,3 @@
-import Engine
 import Foundation
 import WhisperAPICore
 
@@ -10,22 +9,22 @@ public struct TranscriptionProcessor: Sendable {
         self.storage = storage
     }
 
-    /// Runs the job on `engine` and returns the value every worker returns.
+    /// Runs the job on `transcriber` and returns the value every worker returns.
     public func process(
-        _ job: LeasedJob, engine: EngineProcess, onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void
+        _ job: LeasedJob, transcriber: any Transcriber, onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void
     ) async throws -> TranscriptionJobResult {
         let data = job.data
         let audio: LocalObjectFile
         do {
             audio = try await storage.localFile(for: data.s3AudioUrl)
         } catch is ObjectNotFound {
-            throw EngineFailure(code: "AUDIO_NOT_FOUND", message: "the uploaded audio is no longer in storage")
+            throw TranscriptionFailure(code: "AUDIO_NOT_FOUND", message: "the uploaded audio is no longer in storage")
         }
         defer { if audio.isTemporary { try? FileManager.default.removeItem(atPath: audio.path) } }
-        let request = EngineRequest(
+        let request = TranscriptionRequest(
             id: job.id, audio: audio.path, model: data.model, language: data.language, task: data.task,
             prompt: data.prompt, wordTimestamps: data.wordTimestamps)
-        let result = try await engine.transcribe(request, onProgress: onProgress)
+        let result = try await transcriber.transcribe(request, onProgress: onProgress)
         let key = StorageKeys.result(user: data.userId, transcription: data.transcriptionId)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

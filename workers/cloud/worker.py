@@ -35,11 +35,12 @@ if str(REPOSITORY) not in sys.path:
 from bullmq import Job, UnrecoverableError, Worker  # noqa: E402
 
 from engine import runner  # noqa: E402
+from engine import errors  # noqa: E402
 from engine.errors import EngineError  # noqa: E402
 
 QUEUE_NAME = "transcription"
-#: Engine errors that no retry can fix; the same list as the Swift worker's.
-NOT_RETRYABLE = {"INVALID_AUDIO", "MODEL_NOT_FOUND", "UNSUPPORTED_TASK", "BAD_REQUEST"}
+#: Engine errors that no retry can fix (engine/failures.json, shared with the Swift worker).
+NOT_RETRYABLE = errors.NOT_RETRYABLE
 
 log = logging.getLogger("whisperapi.cloud-worker")
 
