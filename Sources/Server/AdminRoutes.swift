@@ -12,17 +12,6 @@ struct AdminOnlyMiddleware: RouterMiddleware {
     }
 }
 
-/// `GET /api/v1/usage`: the caller's metered audio this month and what is left of the plan's quota.
-struct UsageRoutes {
-    let backend: Backend
-
-    func register(on group: RouterGroup<AppRequestContext>) {
-        group.get("usage") { _, context in
-            JSONBody.success(try await AdminActions(backend: backend).usage(of: try context.requireIdentity().user))
-        }
-    }
-}
-
 /// The admin API under `/api/v1/admin` (admin keys only): users, plans, keys, usage, the queue.
 struct AdminRoutes {
     let backend: Backend

@@ -47,24 +47,6 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     return router
 }
 
-/// Serves a local object at a URL made by `LocalObjectStorage.downloadURL`.
-func signedDownload(_ request: Request, storage: LocalObjectStorage) async throws -> Response {
-    let query = request.uri.queryParameters
-    guard let key = query["key"].map(String.init), let expires = query["expires"].map(String.init),
-          let signature = query["signature"].map(String.init)
-    else {
-        throw APIError(.forbidden, "INVALID_SIGNATURE", "the download URL is incomplete")
-    }
-    switch storage.checkDownload(key: key, expires: expires, signature: signature) {
-    case .invalid: throw APIError(.forbidden, "INVALID_SIGNATURE", "the download URL's signature does not match")
-    case .expired: throw APIError(.forbidden, "URL_EXPIRED", "the download URL has expired")
-    case .valid: break
-    }
-    guard let data = try await storage.read(key: key) else { throw APIError(.notFound, "NOT_FOUND", "no such object") }
-    let type = key.hasSuffix(".json") ? "application/json" : "application/octet-stream"
-    return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-}
-
 /// Builds the HTTP application and the services that run beside it.
 ///
 /// - Parameter workers: in-process worker slots; 0 runs the API only.
@@ -115,14 +97,4 @@ public func buildWorkerProcess(_ configuration: ServiceConfiguration, concurrenc
         services: [.init(service: QueueLifetime(queue: queue)), .init(service: worker)],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
-}
-
-/// Closes the queue once everything after it in the service group has stopped.
-struct QueueLifetime: Service {
-    let queue: any TranscriptionQueue
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await queue.shutdown()
-    }
 }

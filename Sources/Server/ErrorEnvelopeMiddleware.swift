@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import Limits
+import NIOHTTP1
+import Persistence
+import RedisClient
+import WhisperAPICore
+
+/// Turns every error into the envelope; anything unexpected becomes a bare 500 and a log line.
+struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch is RedisConnectionError {
+            context.logger.warning("the queue's Redis server is unreachable")
+            throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
+        } catch let error as StorageUnavailable {
+            context.logger.warning("object storage unavailable", metadata: ["reason": "\(error.description)"])
+            throw APIError(.serviceUnavailable, "STORAGE_UNAVAILABLE", "file storage is unavailable; try again shortly")
+        } catch let error where DatabaseHandle.isUnavailable(error) {
+            context.logger.warning("the database is unreachable", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            throw APIError(.serviceUnavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; try again shortly")
+        } catch is RedisLimitError {
+            context.logger.warning("the limits' Redis server did not answer in time")
+            throw APIError(.serviceUnavailable, "LIMITS_UNAVAILABLE", "the service is busy; try again shortly")
+        } catch is HTTPParserError {
+            // Malformed framing (a bad chunk size, a broken header) is the client's fault, never a 5xx.
+            throw APIError.badRequest("MALFORMED_REQUEST", "the request's HTTP framing is malformed")
+        } catch let error as HTTPError {
+            let code = switch error.status.code {
+            case 404: "NOT_FOUND"
+            case 405: "METHOD_NOT_ALLOWED"
+            case 413: "PAYLOAD_TOO_LARGE"
+            case 400..<500: "BAD_REQUEST"
+            default: "INTERNAL_ERROR"
+            }
+            throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            throw APIError(.internalServerError, "INTERNAL_ERROR", "an internal error occurred")
+        }
+    }
+}

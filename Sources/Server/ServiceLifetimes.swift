@@ -1,0 +1,26 @@
+import Foundation
+import Logging
+import Persistence
+import ServiceLifecycle
+import Webhooks
+import WhisperAPICore
+
+/// Keeps the backends open until the rest of the service group has stopped.
+struct BackendLifetime: Service {
+    let backend: Backend
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await backend.close()
+    }
+}
+
+/// Closes the queue once everything after it in the service group has stopped.
+struct QueueLifetime: Service {
+    let queue: any TranscriptionQueue
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await queue.shutdown()
+    }
+}
