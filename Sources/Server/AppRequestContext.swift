@@ -14,6 +14,14 @@ public struct Identity: Sendable {
     public var defaultWebhookURL: String?
     /// The dashboard session the request came with; nil for a bearer key.
     public var session: SessionRecord?
+
+    public init(user: User, keyId: UUID, keyPrefix: String, defaultWebhookURL: String?, session: SessionRecord?) {
+        self.user = user
+        self.keyId = keyId
+        self.keyPrefix = keyPrefix
+        self.defaultWebhookURL = defaultWebhookURL
+        self.session = session
+    }
 }
 
 /// The request context: only request-scoped data, such as the caller's identity.

@@ -31,9 +31,8 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     let authenticate = AuthMiddleware(users: backend.users, sessions: backend.sessions, publicURL: backend.configuration.publicURL)
     SessionRoutes(backend: backend).register(open: router.group(), authenticated: router.group().add(middleware: authenticate))
     let api = router.group("api/v1").add(middleware: authenticate).add(middleware: limits)
-    let transcriptions = TranscriptionRoutes(backend: backend)
-    transcriptions.register(on: api)
-    WebhookRoutes(backend: backend, transcriptions: transcriptions).register(on: api)
+    TranscriptionRoutes(backend: backend).register(on: api)
+    WebhookRoutes(backend: backend).register(on: api)
     UsageRoutes(backend: backend).register(on: api)
     AdminRoutes(backend: backend).register(on: api.group("admin").add(middleware: AdminOnlyMiddleware()))
     // OpenAI's routes answer errors in OpenAI's envelope (the inner middleware maps every error to an APIError first).
@@ -42,7 +41,7 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
         .add(middleware: ErrorEnvelopeMiddleware())
         .add(middleware: authenticate)
         .add(middleware: limits)
-    OpenAIRoutes(backend: backend, transcriptions: transcriptions).register(on: openAI)
+    OpenAIRoutes(backend: backend).register(on: openAI)
     routeTable.load(router.routes.map { (method: $0.method.rawValue, path: $0.path.description) })
     return router
 }

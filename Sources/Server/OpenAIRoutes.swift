@@ -11,7 +11,6 @@ import WhisperAPICore
 /// transcribed. A client that goes away before the answer is complete cancels its job.
 struct OpenAIRoutes {
     let backend: Backend
-    let transcriptions: TranscriptionRoutes
 
     /// Model names clients may send, as `/v1/models` lists them.
     static let models = ["whisper-1"] + WhisperModels.accepted.filter { $0 != "whisper-1" }
@@ -37,33 +36,27 @@ struct OpenAIRoutes {
     }
 
     func transcribe(_ request: Request, context: AppRequestContext, task: TranscriptionTask) async throws -> Response {
-        let (row, fields) = try await transcriptions.accept(request, context: context, maxFileBytes: backend.configuration.openAIMaxUploadBytes) { fields in
-            var fields = fields
-            if try Self.granularities(fields).contains("word") { fields["word_timestamps"] = "true" }
-            try Self.checkStream(fields)
-            if task == .translate {
-                fields["task"] = TranscriptionTask.translate.rawValue
-                // OpenAI translates with whisper-1; here that needs the multilingual model.
-                if fields["model"] == nil || fields["model"] == "whisper-1" { fields["model"] = "base" }
-            }
-            return fields
+        let identity = try context.requireIdentity()
+        let (row, stream) = try await Submission(backend: backend).submit(by: identity, maxFileBytes: backend.configuration.openAIMaxUploadBytes) { writer, limit in
+            let upload = try await UploadReceiver(maxFileBytes: limit).receive(request, into: writer)
+            return (try Self.submitRequest(upload.fields, task: task), ReceivedAudio(size: upload.size, filename: upload.filename), try Self.wantsStream(upload.fields))
         }
-        let routes = transcriptions
+        let cancellation = Cancellation(transcriptions: backend.transcriptions, queue: backend.queue)
         let watch = DisconnectWatch(channel: context.channel) {
-            if let (cancelled, _) = try? await routes.cancelJob(of: row), cancelled {
+            if let (cancelled, _) = try? await cancellation.cancel(row), cancelled {
                 context.logger.info("client went away; job cancelled", metadata: ["transcriptionId": "\(row.id.lowercasedString)"])
             }
         }
         let updates = RowUpdates(
             row: row, repository: backend.transcriptions, interval: .milliseconds(100),
             deadline: ContinuousClock.now + backend.configuration.jobTimeout * 2)
-        if ["true", "1"].contains(fields["stream"]?.lowercased() ?? "") { return streamText(updates, watch: watch) }
+        if stream { return streamText(updates, watch: watch) }
         var finished = row
         for try await value in updates { finished = value }
         watch.finish()
         guard finished.status.isTerminal else { throw Self.timeout }
         guard finished.status == .completed else { throw Self.failure(finished) }
-        guard let response = try await transcriptions.renderedResult(finished, as: finished.format) else {
+        guard let response = try await StoredResults(storage: backend.storage).rendered(finished, as: finished.format) else {
             throw APIError(.internalServerError, "RESULT_MISSING", "the transcript could not be read")
         }
         return response
@@ -81,12 +74,25 @@ struct OpenAIRoutes {
         return values
     }
 
+    /// OpenAI's form fields as a submit request: `response_format`, `timestamp_granularities[]` (word timestamps), and
+    /// for a translation the task (with `whisper-1` meaning the multilingual model, as OpenAI translates with it).
+    static func submitRequest(_ fields: [String: String], task: TranscriptionTask) throws -> SubmitRequest {
+        var submit = SubmitRequest(fields: fields)
+        if try granularities(fields).contains("word") { submit.wordTimestamps = true }
+        if task == .translate {
+            submit.task = TranscriptionTask.translate.rawValue
+            if submit.model == nil || submit.model == "whisper-1" { submit.model = "base" }
+        }
+        return submit
+    }
+
     /// `stream` is a boolean.
-    static func checkStream(_ fields: [String: String]) throws {
-        guard let text = fields["stream"]?.lowercased(), !text.isEmpty else { return }
+    static func wantsStream(_ fields: [String: String]) throws -> Bool {
+        guard let text = fields["stream"]?.lowercased(), !text.isEmpty else { return false }
         guard ["true", "false", "1", "0"].contains(text) else {
             throw APIError.badRequest("INVALID_STREAM", "stream must be true or false", allowed: ["true", "false"])
         }
+        return text == "true" || text == "1"
     }
 
     static let timeout = APIError(.gatewayTimeout, "TIMEOUT", "the transcription did not finish in time")
@@ -123,7 +129,7 @@ struct OpenAIRoutes {
     /// the row's running transcript, whichever worker and API server), then `transcript.text.done` with
     /// the whole text; a failure ends the stream with OpenAI's error object.
     func streamText(_ updates: RowUpdates, watch: DisconnectWatch) -> Response {
-        let routes = transcriptions
+        let results = StoredResults(storage: backend.storage)
         let body = ResponseBody { writer in
             var sent = ""
             var current = updates.row
@@ -140,7 +146,7 @@ struct OpenAIRoutes {
                 }
             }
             watch.finish()
-            if current.status == .completed, let result = try await routes.storedResult(current) {
+            if current.status == .completed, let result = try await results.transcript(of: current) {
                 if let delta = Self.delta(from: sent, to: result.text) {
                     try await writer.write(ServerSentEvents.frame(TextDelta(delta: delta)))
                 }

@@ -1,18 +1,20 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Persistence
 import WhisperAPICore
 
 /// The plan checks a submit passes: the monthly quota and the concurrent-job limit, each refused with
 /// a 429, its own code and a `Retry-After`.
-struct PlanEnforcement {
-    let backend: Backend
+struct PlanEnforcement: Sendable {
+    let transcriptions: TranscriptionRepository
+    let usage: UsageRepository
 
     /// 429 `QUOTA_EXCEEDED` once the month's audio minutes are used up; retry when the next month starts.
     func checkQuota(_ user: User, limits: PlanLimits, now: Date = Date()) async throws {
         guard let minutes = limits.monthlyAudioMinutes else { return }
         let period = UsagePeriod(containing: now)
-        let used = try await backend.usage.totals(userId: user.id, period: period)
+        let used = try await usage.totals(userId: user.id, period: period)
         guard used.audioSeconds >= Double(minutes) * 60 else { return }
         var error = APIError(
             .tooManyRequests, "QUOTA_EXCEEDED",
@@ -23,7 +25,7 @@ struct PlanEnforcement {
 
     /// 429 `TOO_MANY_CONCURRENT_JOBS` while the plan's number of transcriptions are queued or processing.
     func checkConcurrency(_ user: User, limits: PlanLimits) async throws {
-        let active = try await backend.transcriptions.activeCount(owner: user.id)
+        let active = try await transcriptions.activeCount(owner: user.id)
         guard active >= limits.concurrentJobs else { return }
         var error = APIError(
             .tooManyRequests, "TOO_MANY_CONCURRENT_JOBS",

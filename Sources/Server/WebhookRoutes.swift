@@ -6,22 +6,12 @@ import WhisperAPICore
 /// Webhook settings of the calling key and the delivery record of a transcription.
 struct WebhookRoutes {
     let backend: Backend
-    let transcriptions: TranscriptionRoutes
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("transcriptions/:id/webhooks", use: attempts)
         group.get("keys/current/webhook", use: settings)
         group.put("keys/current/webhook", use: setURL)
         group.post("keys/current/webhook/secret", use: rotateSecret)
-    }
-
-    /// Refuses a URL the webhook target policy does not allow, as a 400.
-    static func checkTarget(_ url: String, backend: Backend) async throws {
-        do {
-            try await WebhookTargetPolicy(allowPrivate: backend.configuration.webhookAllowPrivate).check(url)
-        } catch let refused as WebhookTargetRefused {
-            throw APIError.badRequest("INVALID_WEBHOOK_URL", refused.description)
-        }
     }
 
     struct AttemptDTO: Encodable {
@@ -43,7 +33,7 @@ struct WebhookRoutes {
 
     /// `GET /api/v1/transcriptions/:id/webhooks`: every delivery attempt, oldest first.
     @Sendable func attempts(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let row = try await transcriptions.owned(context)
+        let row = try await context.ownedTranscription(in: backend.transcriptions)
         let items = try await backend.webhookAttempts.attempts(transcriptionId: row.id).map { a in
             AttemptDTO(
                 deliveryId: a.deliveryId, event: a.event, url: a.url, attempt: a.attempt, statusCode: a.statusCode, error: a.error,
@@ -89,7 +79,7 @@ struct WebhookRoutes {
         let identity = try context.requireIdentity()
         let body = try await request.decodeJSON(SettingsDTO.self, context: context, expected: #"{"url": "https://…"} or {"url": null}"#)
         let url = body.url?.trimmingCharacters(in: .whitespaces).nilIfEmpty
-        if let url { try await Self.checkTarget(url, backend: backend) }
+        if let url { try await WebhookTargetCheck(allowPrivate: backend.configuration.webhookAllowPrivate).check(url) }
         try await backend.users.setWebhookURL(keyId: identity.keyId, url)
         return JSONBody.success(SettingsDTO(url: url))
     }

@@ -1,0 +1,70 @@
+import Foundation
+import Server
+import Testing
+import WhisperAPICore
+
+/// The submit use case on its own, without HTTP: what it records and queues, and what it refuses without a trace.
+@Suite struct SubmissionTests {
+    func identity(_ harness: APIHarness, email: String) async throws -> Identity {
+        let user = try #require(try await harness.backend.users.find(email: email))
+        let key = try #require(try await harness.backend.users.keys(userId: user.id).first)
+        return Identity(user: user, keyId: key.id, keyPrefix: key.prefix, defaultWebhookURL: nil, session: nil)
+    }
+
+    /// Streams `bytes` as the audio and returns `request`.
+    func audio(_ bytes: [UInt8], _ request: SubmitRequest) -> @Sendable (any ObjectWriter, Int64) async throws -> (request: SubmitRequest, audio: ReceivedAudio, extra: Void) {
+        { writer, _ in
+            try await writer.write(bytes)
+            return (request, ReceivedAudio(size: Int64(bytes.count), filename: "talk.wav"), ())
+        }
+    }
+
+    @Test func aSubmissionIsRecordedQueuedWithThePlansPriorityAndItsAudioStored() async throws {
+        try await APIHarness.run { _, harness in
+            let pro = try await identity(harness, email: "pro@example.com")
+            let bytes = wavBytes()
+            let (row, _) = try await Submission(backend: harness.backend).submit(
+                by: pro, maxFileBytes: 1 << 20, receive: audio(bytes, SubmitRequest(model: "base", language: "DE", task: "translate")))
+            #expect(row.status == .queued && row.model == "base" && row.language == "de" && row.task == .translate)
+            #expect(row.originalFilename == "talk.wav" && row.fileSize == Int64(bytes.count))
+            #expect(try await harness.backend.transcriptions.find(id: row.id, owner: pro.user.id)?.audioKey == row.audioKey)
+            let job = try #require(try await harness.backend.queue.getJobStatus(row.jobId ?? ""))
+            #expect(job.priority == Plan.pro.queuePriority && job.data.s3AudioUrl == row.audioKey && job.data.task == "translate")
+            #expect(try await harness.backend.storage.read(key: row.audioKey) == Data(bytes))
+        }
+    }
+
+    @Test func aRefusedSubmissionLeavesNothingBehind() async throws {
+        try await APIHarness.run(environment: ["PLAN_FREE_MODELS": "tiny.en"]) { _, harness in
+            let free = try await identity(harness, email: "free@example.com")
+            let submission = Submission(backend: harness.backend)
+            for (request, code) in [
+                (SubmitRequest(model: "large-v9"), "INVALID_MODEL"), (SubmitRequest(model: "base"), "MODEL_NOT_IN_PLAN"),
+                (SubmitRequest(task: "translate"), "INVALID_TASK"), (SubmitRequest(language: "not a code"), "INVALID_LANGUAGE"),
+                (SubmitRequest(webhookURL: "http://10.0.0.1/hook"), "INVALID_WEBHOOK_URL"),
+            ] {
+                let error = await #expect(throws: APIError.self) {
+                    _ = try await submission.submit(by: free, maxFileBytes: 1 << 20, receive: audio(wavBytes(), request))
+                }
+                #expect(error?.code == code)
+            }
+            #expect(harness.storedFiles().isEmpty)
+            #expect(try await harness.backend.transcriptions.list(owner: free.user.id, limit: 10, after: nil).isEmpty)
+        }
+    }
+
+    @Test func thePlansConcurrencyIsCheckedBeforeAnyAudioIsRead() async throws {
+        try await APIHarness.run(environment: ["PLAN_FREE_CONCURRENT_JOBS": "1"]) { _, harness in
+            let free = try await identity(harness, email: "free@example.com")
+            let submission = Submission(backend: harness.backend)
+            _ = try await submission.submit(by: free, maxFileBytes: 1 << 20, receive: audio(wavBytes(), SubmitRequest()))
+            let error = await #expect(throws: APIError.self) {
+                _ = try await submission.submit(by: free, maxFileBytes: 1 << 20) { _, _ -> (request: SubmitRequest, audio: ReceivedAudio, extra: Void) in
+                    Issue.record("the audio was read although the plan's limit was reached")
+                    return (SubmitRequest(), ReceivedAudio(size: 0, filename: nil), ())
+                }
+            }
+            #expect(error?.code == "TOO_MANY_CONCURRENT_JOBS")
+        }
+    }
+}
