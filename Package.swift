@@ -31,6 +31,7 @@ let package = Package(
             name: "WhisperAPICore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // A small RESP2/RESP3 Redis client on SwiftNIO: pool, pipelining, scripts, TLS, reconnect.
@@ -61,6 +62,7 @@ let package = Package(
             dependencies: [
                 "WhisperAPICore", "BullMQ", "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Object storage: local files, or an S3-compatible bucket (our own SigV4 on async-http-client).
@@ -96,6 +98,7 @@ let package = Package(
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The Python engine processes and the result formatters.
@@ -104,6 +107,7 @@ let package = Package(
             dependencies: [
                 "WhisperAPICore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The worker pool: audio from storage, a Transcriber, result to storage.
@@ -112,6 +116,7 @@ let package = Package(
             dependencies: [
                 "WhisperAPICore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -145,6 +150,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The terminal client (`whisperapi login|transcribe|jobs`): a client of the REST API and the event stream.
@@ -197,6 +203,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import WhisperAPICore
 
 /// How to start an engine process.
@@ -30,7 +31,7 @@ public actor EngineProcess: Transcriber {
     private var process: Process?
     private var stdin: FileHandle?
     private var lines: AsyncStream<String>.AsyncIterator?
-    private let runningPID = Locked<Int32?>(nil)
+    private let runningPID = NIOLockedValueBox<Int32?>(nil)
 
     public init(configuration: EngineConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -73,7 +74,7 @@ public actor EngineProcess: Transcriber {
                 }
             }
         } onCancel: {
-            if let pid = pidBox.withLock({ $0 }) { kill(pid, SIGKILL) }
+            if let pid = pidBox.withLockedValue({ $0 }) { kill(pid, SIGKILL) }
         }
     }
 
@@ -103,7 +104,7 @@ public actor EngineProcess: Transcriber {
         stdin = nil
         lines = nil
         process = nil
-        runningPID.withLock { $0 = nil }
+        runningPID.withLockedValue { $0 = nil }
     }
 
     private func startIfNeeded() async throws {
@@ -126,7 +127,7 @@ public actor EngineProcess: Transcriber {
         process.standardOutput = output
         process.standardError = FileHandle.standardError
         let (stream, continuation) = AsyncStream<String>.makeStream()
-        let buffer = Locked(Data())
+        let buffer = NIOLockedValueBox(Data())
         output.fileHandleForReading.readabilityHandler = { handle in
             let chunk = handle.availableData
             if chunk.isEmpty {
@@ -134,7 +135,7 @@ public actor EngineProcess: Transcriber {
                 continuation.finish()
                 return
             }
-            let complete = buffer.withLock { pending -> [String] in
+            let complete = buffer.withLockedValue { pending -> [String] in
                 pending.append(chunk)
                 var found: [String] = []
                 while let newline = pending.firstIndex(of: 0x0A) {
@@ -153,7 +154,7 @@ public actor EngineProcess: Transcriber {
         self.process = process
         self.stdin = input.fileHandleForWriting
         var iterator = stream.makeAsyncIterator()
-        runningPID.withLock { $0 = process.processIdentifier }
+        runningPID.withLockedValue { $0 = process.processIdentifier }
         // The engine says "ready" once its interpreter and libraries are loaded.
         while let line = await iterator.next(isolation: #isolation) {
             if line.contains("\"ready\"") {

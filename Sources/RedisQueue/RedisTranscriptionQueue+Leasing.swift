@@ -17,14 +17,14 @@ extension RedisTranscriptionQueue {
                 _ = try await queue.fail(active, reason: "INVALID_JOB_DATA: the job data is not a transcription job", retryable: false)
                 continue
             }
-            leased.withLock { $0[active.job.id] = active }
+            leased.withLockedValue { $0[active.job.id] = active }
             return LeasedJob(id: active.job.id, data: data, token: active.token, attempt: active.job.attemptsMade + 1)
         }
     }
 
     /// The stalled sweep runs from every worker; the script itself keeps it to once per interval.
     func sweepStalledJobsIfDue() async throws {
-        let due = lastSweep.withLock { last -> Bool in
+        let due = lastSweep.withLockedValue { last -> Bool in
             guard let last, ContinuousClock.now - last < stalledInterval / 2 else {
                 last = .now
                 return true
@@ -53,7 +53,7 @@ extension RedisTranscriptionQueue {
     }
 
     public func updateJobProgress(_ job: LeasedJob, progress: Int, segment: ProgressSegment?) async throws -> Bool {
-        guard leased.withLock({ $0[job.id]?.token == job.token }) else { return false }
+        guard leased.withLockedValue({ $0[job.id]?.token == job.token }) else { return false }
         try await queue.updateProgress(job.id, progress: ProgressSegment.progressJSON(max(0, min(100, progress)), segment: segment))
         return true
     }
@@ -79,7 +79,7 @@ extension RedisTranscriptionQueue {
     }
 
     func takeLease(_ job: LeasedJob) -> ActiveJob? {
-        leased.withLock { leases in
+        leased.withLockedValue { leases in
             guard leases[job.id]?.token == job.token else { return nil }
             return leases.removeValue(forKey: job.id)
         }

@@ -1,6 +1,7 @@
 import BullMQ
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import RedisClient
 import WhisperAPICore
 
@@ -22,8 +23,8 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
     let stalledInterval: Duration
     let maxStalledCount: Int
     let logger: Logger
-    let leased = Locked([String: ActiveJob]())
-    let lastSweep = Locked<ContinuousClock.Instant?>(nil)
+    let leased = NIOLockedValueBox([String: ActiveJob]())
+    let lastSweep = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
     let cancellationBroadcast = Broadcast<String>()
     let blocking: BlockingConnections
 

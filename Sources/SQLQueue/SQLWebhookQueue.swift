@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import SQLKit
 import WhisperAPICore
 
@@ -15,7 +16,7 @@ public final class SQLWebhookQueue: WebhookQueue {
     let lockDuration: Duration
     let logger: Logger
     let signal = WakeSignal()
-    let lastCleanup = Locked(Date.distantPast)
+    let lastCleanup = NIOLockedValueBox(Date.distantPast)
 
     public init(database: any Database, policy: WebhookRetryPolicy, lockDuration: Duration = .seconds(60), logger: Logger) {
         self.database = database
@@ -126,7 +127,7 @@ public final class SQLWebhookQueue: WebhookQueue {
 
     /// Deletes sent and given-up webhooks past their week, at most every ten minutes.
     func cleanUpIfDue() async throws {
-        let due = lastCleanup.withLock { last -> Bool in
+        let due = lastCleanup.withLockedValue { last -> Bool in
             guard Date().timeIntervalSince(last) > 600 else { return false }
             last = Date()
             return true

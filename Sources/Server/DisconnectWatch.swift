@@ -1,18 +1,19 @@
 import Foundation
 import Hummingbird
+import NIOConcurrencyHelpers
 import NIOCore
 import WhisperAPICore
 
 /// Calls `onDisconnect` once if the client goes away (closes its side of the connection, or the connection
 /// closes) before `finish()`: the answer it was waiting for is no longer wanted.
 final class DisconnectWatch: Sendable {
-    private let finished = Locked(false)
+    private let finished = NIOLockedValueBox(false)
     private let channel: any Channel
     private let handler: InputClosedHandler
 
     init(channel: any Channel, onDisconnect: @escaping @Sendable () async -> Void) {
         let fire: @Sendable () -> Void = { [finished] in
-            let first = finished.withLock { done in
+            let first = finished.withLockedValue { done in
                 defer { done = true }
                 return !done
             }
@@ -27,7 +28,7 @@ final class DisconnectWatch: Sendable {
 
     /// The answer is complete: a later close is a normal one.
     func finish() {
-        finished.withLock { $0 = true }
+        finished.withLockedValue { $0 = true }
         channel.pipeline.removeHandler(handler, promise: nil)
     }
 

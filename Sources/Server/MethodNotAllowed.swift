@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOConcurrencyHelpers
 import WhisperAPICore
 
 /// Answers a request whose path exists with another method 405 `METHOD_NOT_ALLOWED` and an `Allow` header,
@@ -7,16 +8,16 @@ import WhisperAPICore
 struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
     /// The served routes' methods and path templates, filled in once every route is registered.
     final class RouteTable: Sendable {
-        private let routes = Locked<[(method: String, segments: [Substring])]>([])
+        private let routes = NIOLockedValueBox<[(method: String, segments: [Substring])]>([])
 
         func load(_ list: [(method: String, path: String)]) {
-            routes.withLock { $0 = list.map { ($0.method, $0.path.split(separator: "/")) } }
+            routes.withLockedValue { $0 = list.map { ($0.method, $0.path.split(separator: "/")) } }
         }
 
         /// The methods served at `path`, sorted.
         func methods(for path: String) -> [String] {
             let parts = path.split(separator: "/")
-            return Set(routes.withLock { $0 }.filter { route in
+            return Set(routes.withLockedValue { $0 }.filter { route in
                 route.segments.count == parts.count
                     && zip(route.segments, parts).allSatisfy { template, part in template.hasPrefix("{") || template.hasPrefix(":") || template == part }
             }.map(\.method)).sorted()

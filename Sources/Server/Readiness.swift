@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import Persistence
 import WhisperAPICore
 
@@ -36,15 +37,15 @@ struct Readiness {
 
     /// Whether `body` finishes without error within `timeout`. A body that hangs is left behind, not awaited.
     static func answers(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async -> Bool {
-        let outcome = Locked<CheckedContinuation<Bool, Never>?>(nil)
+        let outcome = NIOLockedValueBox<CheckedContinuation<Bool, Never>?>(nil)
         let finish: @Sendable (Bool) -> Void = { value in
-            outcome.withLock { continuation in
+            outcome.withLockedValue { continuation in
                 continuation?.resume(returning: value)
                 continuation = nil
             }
         }
         return await withCheckedContinuation { continuation in
-            outcome.withLock { $0 = continuation }
+            outcome.withLockedValue { $0 = continuation }
             let work = Task { finish((try? await body()) != nil) }
             Task {
                 try? await Task.sleep(for: timeout)

@@ -1,8 +1,9 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Hands each value to every current listener (an in-process fan-out of `AsyncStream`s).
 public final class Broadcast<Value: Sendable>: Sendable {
-    private let listeners = Locked([UUID: AsyncStream<Value>.Continuation]())
+    private let listeners = NIOLockedValueBox([UUID: AsyncStream<Value>.Continuation]())
 
     public init() {}
 
@@ -10,20 +11,20 @@ public final class Broadcast<Value: Sendable>: Sendable {
     public func listen() -> AsyncStream<Value> {
         let (stream, continuation) = AsyncStream<Value>.makeStream()
         let id = UUID()
-        listeners.withLock { $0[id] = continuation }
+        listeners.withLockedValue { $0[id] = continuation }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.listeners.withLock { $0.removeValue(forKey: id) }
+            _ = self?.listeners.withLockedValue { $0.removeValue(forKey: id) }
         }
         return stream
     }
 
     /// Sends a value to every listener.
     public func send(_ value: Value) {
-        for listener in listeners.withLock({ Array($0.values) }) { listener.yield(value) }
+        for listener in listeners.withLockedValue({ Array($0.values) }) { listener.yield(value) }
     }
 
     /// Ends every stream.
     public func finish() {
-        for listener in listeners.withLock({ Array($0.values) }) { listener.finish() }
+        for listener in listeners.withLockedValue({ Array($0.values) }) { listener.finish() }
     }
 }

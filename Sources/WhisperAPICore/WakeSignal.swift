@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Wakes tasks that wait for "something may have changed", with a timeout as a safety net.
 public final class WakeSignal: Sendable {
@@ -6,13 +7,13 @@ public final class WakeSignal: Sendable {
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     }
 
-    private let state = Locked(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     /// Wakes every current waiter.
     public func notify() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
         }
@@ -28,7 +29,7 @@ public final class WakeSignal: Sendable {
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let alreadyCancelled = state.withLock { state -> Bool in
+                let alreadyCancelled = state.withLockedValue { state -> Bool in
                     if Task.isCancelled { return true }
                     state.waiters[id] = continuation
                     return false
@@ -42,23 +43,6 @@ public final class WakeSignal: Sendable {
     }
 
     private func resume(_ id: UUID) {
-        state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
-    }
-}
-
-/// A small lock-protected value (usable on every platform the package supports).
-public final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-
-    public init(_ value: Value) {
-        self.value = value
-    }
-
-    /// Runs `body` with exclusive access to the value.
-    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
+        state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import WhisperAPICore
 
@@ -37,25 +38,25 @@ public struct QueueWorker: Service {
 
     /// The jobs running in this process, so that a cancel can reach them.
     final class ActiveJobs: Sendable {
-        private let jobs = Locked([String: (task: Task<TranscriptionJobResult, any Error>, reason: Locked<StopReason?>)]())
-        let stopping = Locked(false)
+        private let jobs = NIOLockedValueBox([String: (task: Task<TranscriptionJobResult, any Error>, reason: NIOLockedValueBox<StopReason?>)]())
+        let stopping = NIOLockedValueBox(false)
 
-        func add(_ id: String, task: Task<TranscriptionJobResult, any Error>, reason: Locked<StopReason?>) {
-            jobs.withLock { $0[id] = (task, reason) }
+        func add(_ id: String, task: Task<TranscriptionJobResult, any Error>, reason: NIOLockedValueBox<StopReason?>) {
+            jobs.withLockedValue { $0[id] = (task, reason) }
         }
 
         func remove(_ id: String) {
-            _ = jobs.withLock { $0.removeValue(forKey: id) }
+            _ = jobs.withLockedValue { $0.removeValue(forKey: id) }
         }
 
         func stop(_ id: String, because reason: StopReason) {
-            guard let entry = jobs.withLock({ $0[id] }) else { return }
-            entry.reason.withLock { if $0 == nil { $0 = reason } }
+            guard let entry = jobs.withLockedValue({ $0[id] }) else { return }
+            entry.reason.withLockedValue { if $0 == nil { $0 = reason } }
             entry.task.cancel()
         }
 
         func stopAll(because reason: StopReason) {
-            for id in jobs.withLock({ Array($0.keys) }) { stop(id, because: reason) }
+            for id in jobs.withLockedValue({ Array($0.keys) }) { stop(id, because: reason) }
         }
     }
 
@@ -76,7 +77,7 @@ public struct QueueWorker: Service {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            active.stopping.withLock { $0 = true }
+            active.stopping.withLockedValue { $0 = true }
             active.stopAll(because: .shutdown)
         }
         for transcriber in transcribers { await transcriber.stop() }
@@ -84,7 +85,7 @@ public struct QueueWorker: Service {
 
     func runSlot(transcriber: any Transcriber, active: ActiveJobs) async {
         var failures = 0
-        while !active.stopping.withLock({ $0 }) && !Task.isCancelled {
+        while !active.stopping.withLockedValue({ $0 }) && !Task.isCancelled {
             do {
                 guard let job = try await leasing.claimNextJob(lockDuration: lockDuration) else {
                     await leasing.waitForJobs(timeout: .seconds(1))
@@ -103,29 +104,29 @@ public struct QueueWorker: Service {
     func execute(_ job: LeasedJob, transcriber: any Transcriber, active: ActiveJobs) async {
         let log = logger.with("jobId", job.id)
         log.info("job started", metadata: ["attempt": "\(job.attempt)"])
-        let reason = Locked<StopReason?>(nil)
+        let reason = NIOLockedValueBox<StopReason?>(nil)
         let leasing = self.leasing
-        let lastProgress = Locked(-1)
+        let lastProgress = NIOLockedValueBox(-1)
         let work = Task {
             try await processor.process(job, transcriber: transcriber) { value, segment in
-                let changed = lastProgress.withLock { last -> Bool in
+                let changed = lastProgress.withLockedValue { last -> Bool in
                     defer { last = max(last, value) }
                     return value > last
                 }
                 // Every segment is reported (clients may follow the text); a bare number only when it grew.
                 if changed || segment != nil {
-                    _ = try? await leasing.updateJobProgress(job, progress: max(value, lastProgress.withLock { $0 }), segment: segment)
+                    _ = try? await leasing.updateJobProgress(job, progress: max(value, lastProgress.withLockedValue { $0 }), segment: segment)
                 }
             }
         }
         active.add(job.id, task: work, reason: reason)
-        if active.stopping.withLock({ $0 }) { active.stop(job.id, because: .shutdown) }
+        if active.stopping.withLockedValue({ $0 }) { active.stop(job.id, because: .shutdown) }
         let watchdog = Task { await guardLock(job, work: work, reason: reason, active: active) }
         let outcome = await work.result
         watchdog.cancel()
         active.remove(job.id)
         do {
-            switch (outcome, reason.withLock { $0 }) {
+            switch (outcome, reason.withLockedValue { $0 }) {
             case (.success(let result), _):
                 if try await leasing.completeJob(job, result: result) {
                     log.info("job completed", metadata: ["duration": "\(result.durationSeconds)"])
@@ -152,7 +153,7 @@ public struct QueueWorker: Service {
     }
 
     /// Renews the lock while the job runs; stops the job when the lock is lost or the time is up.
-    func guardLock(_ job: LeasedJob, work: Task<TranscriptionJobResult, any Error>, reason: Locked<StopReason?>, active: ActiveJobs) async {
+    func guardLock(_ job: LeasedJob, work: Task<TranscriptionJobResult, any Error>, reason: NIOLockedValueBox<StopReason?>, active: ActiveJobs) async {
         let started = ContinuousClock.now
         // Renew well inside the lock's life, and often enough that a cancel from another process
         // (which deletes the lock) stops the engine within a couple of seconds.

@@ -1,6 +1,7 @@
 import Foundation
 import Limits
 import Logging
+import NIOConcurrencyHelpers
 import RedisClient
 import Testing
 import WhisperAPICore
@@ -44,22 +45,22 @@ import WhisperAPICore
     @Test(arguments: QueueDriver.available)
     func oneHolderAtATimePerName(driver: QueueDriver) async throws {
         try await withLimits(driver) { _, lock in
-            let inside = Locked(0)
-            let most = Locked(0)
+            let inside = NIOLockedValueBox(0)
+            let most = NIOLockedValueBox(0)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<12 {
                     group.addTask {
                         try await lock.withLock(index % 3 == 0 ? "other" : "same") {
-                            let now = inside.withLock { $0 += 1; return $0 }
-                            most.withLock { $0 = max($0, now) }
+                            let now = inside.withLockedValue { $0 += 1; return $0 }
+                            most.withLockedValue { $0 = max($0, now) }
                             try await Task.sleep(for: .milliseconds(20))
-                            inside.withLock { $0 -= 1 }
+                            inside.withLockedValue { $0 -= 1 }
                         }
                     }
                 }
                 try await group.waitForAll()
             }
-            #expect(most.withLock { $0 } <= 2, "at most one holder of each of the two names")
+            #expect(most.withLockedValue { $0 } <= 2, "at most one holder of each of the two names")
             // A body that throws still releases the lock.
             await #expect(throws: CancellationError.self) { try await lock.withLock("same") { throw CancellationError() } }
             #expect(try await lock.withLock("same") { 42 } == 42)

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Persistence
 import Server
 import Testing
@@ -21,11 +22,11 @@ import WhisperAPICore
         try await APIHarness.run(database: database) { _, harness in
             let repository = harness.backend.transcriptions
             let row = try await newRow(harness, status: .processing)
-            let firstLook = Locked(true)
+            let firstLook = NIOLockedValueBox(true)
             // A progress report that read PROCESSING, then took a while: meanwhile the job completed.
             let slow = Task {
                 try await repository.update(id: row.id) { t in
-                    if firstLook.withLock({ first in defer { first = false }; return first }) { Thread.sleep(forTimeInterval: 0.4) }
+                    if firstLook.withLockedValue({ first in defer { first = false }; return first }) { Thread.sleep(forTimeInterval: 0.4) }
                     t.status = .processing
                     t.progress = 50
                 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOConcurrencyHelpers
 import Persistence
 import RedisClient
 import RedisQueue
@@ -111,15 +112,15 @@ import WhisperAPICore
     @Test(arguments: QueueDriver.available)
     func aFailingWebhookIsRetriedWithBackoffAndSentOnce(driver: QueueDriver) async throws {
         try await withWebhookQueue(driver, policy: WebhookRetryPolicy(baseDelay: .milliseconds(200), window: .seconds(3600))) { queue in
-            let calls = Locked<[(attempt: Int, at: ContinuousClock.Instant)]>([])
+            let calls = NIOLockedValueBox<[(attempt: Int, at: ContinuousClock.Instant)]>([])
             let id = "\(UUID().uuidString.lowercased())_transcription.completed_0"  // the form the notifier uses
             try await queue.add(job(id))
             try await queue.add(job(id))  // the same event queued twice (two servers, or a replayed event)
-            try await process(queue, until: { calls.withLock { $0.count >= 3 } }) { _, attempt in
-                calls.withLock { $0.append((attempt, .now)) }
+            try await process(queue, until: { calls.withLockedValue { $0.count >= 3 } }) { _, attempt in
+                calls.withLockedValue { $0.append((attempt, .now)) }
                 if attempt < 3 { throw CancellationError() }
             }
-            let seen = calls.withLock { $0 }
+            let seen = calls.withLockedValue { $0 }
             #expect(seen.map(\.attempt) == [1, 2, 3])
             if seen.count == 3 {
                 #expect(seen[1].at - seen[0].at >= .milliseconds(180), "waits the base delay")
@@ -131,13 +132,13 @@ import WhisperAPICore
     @Test(arguments: QueueDriver.available)
     func aWebhookThatAlwaysFailsStopsAfterItsAttempts(driver: QueueDriver) async throws {
         try await withWebhookQueue(driver, policy: WebhookRetryPolicy(baseDelay: .milliseconds(50), window: .milliseconds(100))) { queue in
-            let attempts = Locked<[Int]>([])
+            let attempts = NIOLockedValueBox<[Int]>([])
             try await queue.add(job("b"))
-            try await process(queue, until: { attempts.withLock { $0.count >= 2 } }) { _, attempt in
-                attempts.withLock { $0.append(attempt) }
+            try await process(queue, until: { attempts.withLockedValue { $0.count >= 2 } }) { _, attempt in
+                attempts.withLockedValue { $0.append(attempt) }
                 throw CancellationError()
             }
-            #expect(attempts.withLock { $0 } == [1, 2])
+            #expect(attempts.withLockedValue { $0 } == [1, 2])
         }
     }
 }
