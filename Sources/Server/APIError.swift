@@ -1,10 +1,5 @@
 import Foundation
 import Hummingbird
-import Limits
-import NIOHTTP1
-import Persistence
-import RedisClient
-import WhisperAPICore
 
 /// An error the API reports as `{success:false, error:{code, message}}` with a status code.
 public struct APIError: HTTPResponseError, Sendable {
@@ -33,7 +28,7 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = JSONBody.response(status, Body(error: .init(code: code, message: message, allowed: allowed)))
+        var response = try JSONBody.response(status, Body(error: .init(code: code, message: message, allowed: allowed)))
         for field in headers { response.headers.append(field) }
         return response
     }

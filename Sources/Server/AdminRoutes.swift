@@ -93,7 +93,7 @@ struct AdminRoutes {
     }
 
     @Sendable func listUsers(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(Items(items: try await backend.users.all().map(UserDTO.init)))
+        try JSONBody.success(Items(items: try await backend.users.all().map(UserDTO.init)))
     }
 
     @Sendable func createUser(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -105,7 +105,7 @@ struct AdminRoutes {
         let input = try await request.decodeJSON(Body.self, context: context, expected: #"{"email": "…", "plan": "FREE|PRO|PAYG", "isAdmin": false}"#)
         do {
             let user = try await actions.createUser(email: input.email, plan: try Self.plan(input.plan ?? "FREE"), isAdmin: input.isAdmin ?? false)
-            return JSONBody.success(UserDTO(user), status: .created)
+            return try JSONBody.success(UserDTO(user), status: .created)
         } catch let refusal as AdminActions.Refusal {
             switch refusal {
             case .invalidEmail: throw APIError.badRequest("INVALID_EMAIL", refusal.description)
@@ -115,7 +115,7 @@ struct AdminRoutes {
     }
 
     @Sendable func readUser(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(UserDTO(try await user(context)))
+        try JSONBody.success(UserDTO(try await user(context)))
     }
 
     @Sendable func changePlan(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -125,15 +125,15 @@ struct AdminRoutes {
         let target = try await user(context)
         let input = try await request.decodeJSON(Body.self, context: context, expected: #"{"plan": "FREE|PRO|PAYG"}"#)
         let updated = try await actions.setPlan(user: target.id.uuidString, plan: try Self.plan(input.plan))
-        return JSONBody.success(UserDTO(updated))
+        return try JSONBody.success(UserDTO(updated))
     }
 
     @Sendable func usage(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(try await actions.usage(of: try await user(context)))
+        try JSONBody.success(try await actions.usage(of: try await user(context)))
     }
 
     @Sendable func listKeys(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(Items(items: try await backend.users.keys(userId: try await user(context).id).map(KeyDTO.init)))
+        try JSONBody.success(Items(items: try await backend.users.keys(userId: try await user(context).id).map(KeyDTO.init)))
     }
 
     @Sendable func createKey(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -143,7 +143,7 @@ struct AdminRoutes {
         let target = try await user(context)
         let input = (try? await request.decode(as: Body.self, context: context)) ?? Body(name: nil)
         let (key, record) = try await actions.createKey(email: target.email, name: input.name.map { String($0.prefix(100)) })
-        return JSONBody.success(NewKeyDTO(prefix: record.prefix, key: key, webhookSecret: record.webhookSecret ?? ""), status: .created)
+        return try JSONBody.success(NewKeyDTO(prefix: record.prefix, key: key, webhookSecret: record.webhookSecret ?? ""), status: .created)
     }
 
     @Sendable func revokeKey(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -153,14 +153,14 @@ struct AdminRoutes {
         } catch is AdminActions.Refusal {
             throw APIError(.notFound, "KEY_NOT_FOUND", "no active key with prefix \(prefix)")
         }
-        return JSONBody.success(["revoked": prefix])
+        return try JSONBody.success(["revoked": prefix])
     }
 
     @Sendable func queueStats(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(try await backend.queue.getQueueStats())
+        try JSONBody.success(try await backend.queue.getQueueStats())
     }
 
     @Sendable func cleanUp(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(["removed": try await actions.cleanUpQueue()])
+        try JSONBody.success(["removed": try await actions.cleanUpQueue()])
     }
 }

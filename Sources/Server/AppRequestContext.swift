@@ -37,6 +37,9 @@ public struct AppRequestContext: RequestContext {
         channel = source.channel
     }
 
+    /// Encodable answers use the service's JSON encoder (ISO 8601 dates, sorted keys).
+    public var responseEncoder: JSONEncoder { JSONBody.encoder }
+
     /// The caller; routes behind `AuthMiddleware` always have one.
     public func requireIdentity() throws -> Identity {
         guard let identity else { throw APIError.missingKey }

@@ -15,7 +15,7 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     router.add(middleware: ErrorEnvelopeMiddleware())
     router.add(middleware: DashboardMiddleware(files: DashboardFiles(root: backend.configuration.dashboardRoot, logger: Logger(label: "whisperapi.dashboard"))))
     router.add(middleware: MethodNotAllowedMiddleware(table: routeTable))
-    router.get("health") { _, _ in JSONBody.response(.ok, ["status": "ok"]) }
+    router.get("health") { _, _ in try JSONBody.response(.ok, ["status": "ok"]) }
     let readiness = Readiness(database: backend.database, queue: backend.queue, storage: backend.storage)
     router.get("ready") { _, context -> Response in try await readiness.response(logger: context.logger) }
     if let local = backend.storage as? LocalObjectStorage {

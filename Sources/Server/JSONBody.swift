@@ -1,12 +1,8 @@
 import Foundation
 import Hummingbird
-import Limits
-import NIOHTTP1
-import Persistence
-import RedisClient
-import WhisperAPICore
 
-/// JSON responses with the service's encoder.
+/// JSON responses with the service's encoder (also the request context's `responseEncoder`, so a handler that returns
+/// an `Encodable` value gets the same JSON). A value that cannot be encoded is an error, never an empty 2xx.
 enum JSONBody {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -15,8 +11,8 @@ enum JSONBody {
         return encoder
     }()
 
-    static func response<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) -> Response {
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+    static func response<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) throws -> Response {
+        let data = try encoder.encode(value)
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],
@@ -24,8 +20,8 @@ enum JSONBody {
     }
 
     /// The seed's success envelope: `{success:true, data:…}`.
-    static func success<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
-        response(status, Envelope(data: value))
+    static func success<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        try response(status, Envelope(data: value))
     }
 
     struct Envelope<T: Encodable>: Encodable {

@@ -1,12 +1,6 @@
-import Engine
 import Foundation
 import Hummingbird
-import Logging
-import ServiceLifecycle
 import Storage
-import Webhooks
-import Worker
-import WhisperAPICore
 
 /// Serves a local object at a URL made by `LocalObjectStorage.downloadURL`.
 func signedDownload(_ request: Request, storage: LocalObjectStorage) async throws -> Response {

@@ -37,7 +37,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            var response = JSONBody.response(error.status, Self.body(for: error))
+            var response = try JSONBody.response(error.status, Self.body(for: error))
             for field in error.headers { response.headers.append(field) }
             return response
         }

@@ -32,7 +32,7 @@ struct OpenAIRoutes {
             let object = "list"
             let data: [Model]
         }
-        return JSONBody.response(.ok, List(data: Self.models.map { Model(id: $0) }))
+        return try JSONBody.response(.ok, List(data: Self.models.map { Model(id: $0) }))
     }
 
     func transcribe(_ request: Request, context: AppRequestContext, task: TranscriptionTask) async throws -> Response {

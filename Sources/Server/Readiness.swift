@@ -32,7 +32,7 @@ struct Readiness {
             logger.warning("not ready", metadata: ["down": "\(down.joined(separator: ","))"])
             throw APIError(.serviceUnavailable, "NOT_READY", "not ready: \(down.joined(separator: ", ")) unavailable", allowed: down)
         }
-        return JSONBody.response(.ok, ["status": "ready"])
+        return try JSONBody.response(.ok, ["status": "ready"])
     }
 
     /// Whether `body` finishes without error within `timeout`. A body that hangs is left behind, not awaited.

@@ -1,8 +1,6 @@
 import Foundation
 import Logging
-import Persistence
 import ServiceLifecycle
-import Webhooks
 import WhisperAPICore
 
 /// Deletes finished jobs past their retention, periodically.

@@ -1,8 +1,5 @@
 import Foundation
-import Logging
-import Persistence
 import ServiceLifecycle
-import Webhooks
 import WhisperAPICore
 
 /// Keeps the backends open until the rest of the service group has stopped.

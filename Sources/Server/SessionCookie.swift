@@ -1,8 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Persistence
-import WhisperAPICore
 
 /// The dashboard's session cookie.
 enum SessionCookie {

@@ -42,7 +42,7 @@ struct SessionRoutes {
         let identity = try await KeyAuthenticator(users: backend.users).identity(key: key)
         let lifetime = backend.configuration.sessionLifetime
         let (token, session) = try await backend.sessions.open(keyId: identity.keyId, userId: identity.user.id, lifetime: lifetime.inSeconds)
-        var response = JSONBody.success(describe(identity, session: session))
+        var response = try JSONBody.success(describe(identity, session: session))
         response.setCookie(SessionCookie.set(token: token, lifetime: lifetime, secure: backend.configuration.secureCookies))
         response.headers[.cacheControl] = "no-store"
         return response
@@ -53,7 +53,7 @@ struct SessionRoutes {
         guard let session = identity.session else {
             throw APIError(.unauthorized, "NO_SESSION", "this request has no dashboard session (it used a bearer key)")
         }
-        var response = JSONBody.success(describe(identity, session: session))
+        var response = try JSONBody.success(describe(identity, session: session))
         response.headers[.cacheControl] = "no-store"
         return response
     }
@@ -61,7 +61,7 @@ struct SessionRoutes {
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         if let session = identity.session { try await backend.sessions.close(id: session.id) }
-        var response = JSONBody.success(["signedOut": true])
+        var response = try JSONBody.success(["signedOut": true])
         response.setCookie(SessionCookie.clear(secure: backend.configuration.secureCookies))
         return response
     }

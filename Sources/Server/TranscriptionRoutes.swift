@@ -30,7 +30,7 @@ struct TranscriptionRoutes {
             let upload = try await UploadReceiver(maxFileBytes: limit).receive(request, into: writer)
             return (SubmitRequest(fields: upload.fields), ReceivedAudio(size: upload.size, filename: upload.filename), ())
         }
-        return JSONBody.success(
+        return try JSONBody.success(
             SubmittedDTO(transcriptionId: transcription.id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued),
             status: .accepted)
     }
@@ -42,7 +42,7 @@ struct TranscriptionRoutes {
     }
 
     @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(StatusDTO(try await owned(context)))
+        try JSONBody.success(StatusDTO(try await owned(context)))
     }
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -54,7 +54,7 @@ struct TranscriptionRoutes {
     }
 
     @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(TranscriptionDTO(try await owned(context)))
+        try JSONBody.success(TranscriptionDTO(try await owned(context)))
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -81,7 +81,7 @@ struct TranscriptionRoutes {
         let rows = try await backend.transcriptions.list(owner: identity.user.id, limit: limit + 1, after: cursor, status: status)
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { TranscriptionCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
-        return JSONBody.success(PageDTO(items: page.map(TranscriptionDTO.init), nextCursor: next))
+        return try JSONBody.success(PageDTO(items: page.map(TranscriptionDTO.init), nextCursor: next))
     }
 
     @Sendable func result(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -114,7 +114,7 @@ struct TranscriptionRoutes {
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
         let row = try await owned(context)
         let (cancelled, status) = try await Cancellation(transcriptions: backend.transcriptions, queue: backend.queue).cancel(row)
-        return JSONBody.success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: cancelled, status: status))
+        return try JSONBody.success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: cancelled, status: status))
     }
 
     // MARK: - Retry
@@ -136,6 +136,6 @@ struct TranscriptionRoutes {
             row.clearPartial()
             row.retryCount += 1
         }
-        return JSONBody.success(SubmittedDTO(transcriptionId: row.id.lowercasedString, jobId: jobId, status: updated?.status ?? .queued))
+        return try JSONBody.success(SubmittedDTO(transcriptionId: row.id.lowercasedString, jobId: jobId, status: updated?.status ?? .queued))
     }
 }

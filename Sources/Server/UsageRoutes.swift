@@ -8,7 +8,7 @@ struct UsageRoutes {
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("usage") { _, context in
-            JSONBody.success(try await AdminActions(backend: backend).usage(of: try context.requireIdentity().user))
+            try JSONBody.success(try await AdminActions(backend: backend).usage(of: try context.requireIdentity().user))
         }
     }
 }

@@ -39,7 +39,7 @@ struct WebhookRoutes {
                 deliveryId: a.deliveryId, event: a.event, url: a.url, attempt: a.attempt, statusCode: a.statusCode, error: a.error,
                 succeeded: a.succeeded, willRetry: a.willRetry, durationMs: a.durationMs, createdAt: a.createdAt)
         }
-        return JSONBody.success(AttemptsDTO(items: items))
+        return try JSONBody.success(AttemptsDTO(items: items))
     }
 
     struct SettingsDTO: Codable {
@@ -71,7 +71,7 @@ struct WebhookRoutes {
 
     /// `GET /api/v1/keys/current/webhook`: the calling key's default webhook URL.
     @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> Response {
-        JSONBody.success(SettingsDTO(url: try context.requireIdentity().defaultWebhookURL))
+        try JSONBody.success(SettingsDTO(url: try context.requireIdentity().defaultWebhookURL))
     }
 
     /// `PUT /api/v1/keys/current/webhook` with `{"url": "https://…"}` (or `null` to clear).
@@ -81,7 +81,7 @@ struct WebhookRoutes {
         let url = body.url?.trimmingCharacters(in: .whitespaces).nilIfEmpty
         if let url { try await WebhookTargetCheck(allowPrivate: backend.configuration.webhookAllowPrivate).check(url) }
         try await backend.users.setWebhookURL(keyId: identity.keyId, url)
-        return JSONBody.success(SettingsDTO(url: url))
+        return try JSONBody.success(SettingsDTO(url: url))
     }
 
     struct SecretDTO: Encodable {
@@ -93,7 +93,7 @@ struct WebhookRoutes {
         let identity = try context.requireIdentity()
         let secret = APIKeyMaterial.generateWebhookSecret()
         try await backend.users.setWebhookSecret(keyId: identity.keyId, secret)
-        return JSONBody.success(SecretDTO(secret: secret))
+        return try JSONBody.success(SecretDTO(secret: secret))
     }
 }
 
