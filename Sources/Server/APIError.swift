@@ -1,18 +1,22 @@
 import Foundation
 import Hummingbird
 
-/// An error the API reports as `{success:false, error:{code, message}}` with a status code.
+/// An error the API reports as `{success:false, error:{code, message}}`, with its code's status.
 public struct APIError: HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
-    public let code: String
+    public let errorCode: ErrorCode
     public let message: String
     /// Valid choices for a rejected parameter, shown to the client.
     public var allowed: [String]?
     public var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, allowed: [String]? = nil) {
-        self.status = status
-        self.code = code
+    /// The code as clients see it.
+    public var code: String { errorCode.rawValue }
+
+    /// An error with its code's status (`status` only where an HTTP error of the framework is passed on).
+    public init(_ code: ErrorCode, _ message: String, allowed: [String]? = nil, status: HTTPResponse.Status? = nil) {
+        self.status = status ?? code.status
+        self.errorCode = code
         self.message = message
         self.allowed = allowed
     }
@@ -35,14 +39,11 @@ public struct APIError: HTTPResponseError, Sendable {
 }
 
 extension APIError {
-    static let missingKey = APIError(.unauthorized, "UNAUTHORIZED", "Authorization: Bearer <api key> is required")
-    static let invalidKey = APIError(.unauthorized, "INVALID_API_KEY", "the API key is malformed, unknown or revoked")
-    static let notFound = APIError(.notFound, "NOT_FOUND", "transcription not found")
-    static let forbidden = APIError(.forbidden, "FORBIDDEN", "this route needs an admin key")
+    static let missingKey = APIError(.unauthorized, "Authorization: Bearer <api key> is required")
+    static let invalidKey = APIError(.invalidAPIKey, "the API key is malformed, unknown or revoked")
+    static let notFound = APIError(.notFound, "transcription not found")
+    static let forbidden = APIError(.forbidden, "this route needs an admin key")
 
-    static func badRequest(_ code: String, _ message: String, allowed: [String]? = nil) -> APIError {
-        APIError(.badRequest, code, message, allowed: allowed)
-    }
 }
 
 extension Request {
@@ -51,7 +52,7 @@ extension Request {
         do {
             return try await decode(as: T.self, context: context)
         } catch {
-            throw APIError.badRequest("INVALID_BODY", "the body must be JSON: \(expected)")
+            throw APIError(.invalidBody, "the body must be JSON: \(expected)")
         }
     }
 }

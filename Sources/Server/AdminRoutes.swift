@@ -80,14 +80,14 @@ struct AdminRoutes {
     /// The user named in the path (email or id), or 404.
     func user(_ context: AppRequestContext) async throws -> User {
         guard let reference = context.parameters.get("user"), let user = try? await actions.find(user: reference) else {
-            throw APIError(.notFound, "USER_NOT_FOUND", "no such user")
+            throw APIError(.userNotFound, "no such user")
         }
         return user
     }
 
     static func plan(_ text: String) throws -> Plan {
         guard let plan = Plan(rawValue: text.uppercased()) else {
-            throw APIError.badRequest("INVALID_PLAN", "unknown plan '\(text)'", allowed: Plan.allCases.map(\.rawValue))
+            throw APIError(.invalidPlan, "unknown plan '\(text)'", allowed: Plan.allCases.map(\.rawValue))
         }
         return plan
     }
@@ -108,8 +108,8 @@ struct AdminRoutes {
             return try JSONBody.success(UserDTO(user), status: .created)
         } catch let refusal as AdminActions.Refusal {
             switch refusal {
-            case .invalidEmail: throw APIError.badRequest("INVALID_EMAIL", refusal.description)
-            default: throw APIError(.conflict, "EMAIL_TAKEN", refusal.description)
+            case .invalidEmail: throw APIError(.invalidEmail, refusal.description)
+            default: throw APIError(.emailTaken, refusal.description)
             }
         }
     }
@@ -151,7 +151,7 @@ struct AdminRoutes {
         do {
             try await actions.revokeKey(prefix: prefix)
         } catch is AdminActions.Refusal {
-            throw APIError(.notFound, "KEY_NOT_FOUND", "no active key with prefix \(prefix)")
+            throw APIError(.keyNotFound, "no active key with prefix \(prefix)")
         }
         return try JSONBody.success(["revoked": prefix])
     }

@@ -17,7 +17,7 @@ struct AudioDownload {
         let spec = header.dropFirst("bytes=".count).trimmingCharacters(in: .whitespaces)
         let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return nil }
-        let unsatisfiable = APIError(.rangeNotSatisfiable, "RANGE_NOT_SATISFIABLE", "the file has \(size) bytes")
+        let unsatisfiable = APIError(.rangeNotSatisfiable, "the file has \(size) bytes")
         if parts[0].isEmpty {
             guard let suffix = Int64(parts[1]), suffix > 0, size > 0 else { throw unsatisfiable }
             return max(0, size - suffix)...(size - 1)
@@ -33,7 +33,7 @@ struct AudioDownload {
         let storage = backend.storage
         let key = row.audioKey
         guard let head = try await storage.read(key: key, offset: 0, length: Int64(AudioSniffer.prefixLength)) else {
-            throw APIError(.gone, "AUDIO_MISSING", "the uploaded audio is no longer stored")
+            throw APIError(.audioMissing, "the uploaded audio is no longer stored")
         }
         let size = row.fileSize
         var headers: HTTPFields = [

@@ -33,6 +33,6 @@ struct AuthMiddleware: RouterMiddleware {
 }
 
 extension APIError {
-    static let sessionExpired = APIError(.unauthorized, "SESSION_EXPIRED", "the session has ended or its key was revoked; sign in again")
-    static let crossSite = APIError(.forbidden, "CROSS_SITE_REQUEST", "requests from other sites are refused")
+    static let sessionExpired = APIError(.sessionExpired, "the session has ended or its key was revoked; sign in again")
+    static let crossSite = APIError(.crossSiteRequest, "requests from other sites are refused")
 }

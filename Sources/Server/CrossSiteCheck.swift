@@ -35,7 +35,7 @@ enum CrossSiteCheck {
     static func csrfToken(_ request: Request, expected: String) throws {
         let presented = request.headers[csrfHeader] ?? ""
         guard !expected.isEmpty, APIKeyMaterial.constantTimeEqual(Array(presented.utf8), Array(expected.utf8)) else {
-            throw APIError(.forbidden, "CSRF_TOKEN_INVALID", "this request needs the session's X-CSRF-Token header; reload the page")
+            throw APIError(.csrfTokenInvalid, "this request needs the session's X-CSRF-Token header; reload the page")
         }
     }
 }

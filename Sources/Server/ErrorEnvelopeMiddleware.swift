@@ -15,31 +15,31 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch is RedisConnectionError {
             context.logger.warning("the queue's Redis server is unreachable")
-            throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
+            throw APIError(.queueUnavailable, "the queue is unavailable; try again shortly")
         } catch let error as StorageUnavailable {
             context.logger.warning("object storage unavailable", metadata: ["reason": "\(error.description)"])
-            throw APIError(.serviceUnavailable, "STORAGE_UNAVAILABLE", "file storage is unavailable; try again shortly")
+            throw APIError(.storageUnavailable, "file storage is unavailable; try again shortly")
         } catch let error where DatabaseHandle.isUnavailable(error) {
             context.logger.warning("the database is unreachable", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-            throw APIError(.serviceUnavailable, "DATABASE_UNAVAILABLE", "the database is unavailable; try again shortly")
+            throw APIError(.databaseUnavailable, "the database is unavailable; try again shortly")
         } catch is RedisLimitError {
             context.logger.warning("the limits' Redis server did not answer in time")
-            throw APIError(.serviceUnavailable, "LIMITS_UNAVAILABLE", "the service is busy; try again shortly")
+            throw APIError(.limitsUnavailable, "the service is busy; try again shortly")
         } catch is HTTPParserError {
             // Malformed framing (a bad chunk size, a broken header) is the client's fault, never a 5xx.
-            throw APIError.badRequest("MALFORMED_REQUEST", "the request's HTTP framing is malformed")
+            throw APIError(.malformedRequest, "the request's HTTP framing is malformed")
         } catch let error as HTTPError {
-            let code = switch error.status.code {
-            case 404: "NOT_FOUND"
-            case 405: "METHOD_NOT_ALLOWED"
-            case 413: "PAYLOAD_TOO_LARGE"
-            case 400..<500: "BAD_REQUEST"
-            default: "INTERNAL_ERROR"
+            let code: ErrorCode = switch error.status.code {
+            case 404: .notFound
+            case 405: .methodNotAllowed
+            case 413: .payloadTooLarge
+            case 400..<500: .badRequest
+            default: .internalError
             }
-            throw APIError(error.status, code, error.body ?? error.status.reasonPhrase)
+            throw APIError(code, error.body ?? error.status.reasonPhrase, status: error.status)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-            throw APIError(.internalServerError, "INTERNAL_ERROR", "an internal error occurred")
+            throw APIError(.internalError, "an internal error occurred")
         }
     }
 }

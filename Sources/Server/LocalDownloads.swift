@@ -8,14 +8,14 @@ func signedDownload(_ request: Request, storage: LocalObjectStorage) async throw
     guard let key = query["key"].map(String.init), let expires = query["expires"].map(String.init),
           let signature = query["signature"].map(String.init)
     else {
-        throw APIError(.forbidden, "INVALID_SIGNATURE", "the download URL is incomplete")
+        throw APIError(.invalidSignature, "the download URL is incomplete")
     }
     switch storage.checkDownload(key: key, expires: expires, signature: signature) {
-    case .invalid: throw APIError(.forbidden, "INVALID_SIGNATURE", "the download URL's signature does not match")
-    case .expired: throw APIError(.forbidden, "URL_EXPIRED", "the download URL has expired")
+    case .invalid: throw APIError(.invalidSignature, "the download URL's signature does not match")
+    case .expired: throw APIError(.urlExpired, "the download URL has expired")
     case .valid: break
     }
-    guard let data = try await storage.read(key: key) else { throw APIError(.notFound, "NOT_FOUND", "no such object") }
+    guard let data = try await storage.read(key: key) else { throw APIError(.notFound, "no such object") }
     let type = key.hasSuffix(".json") ? "application/json" : "application/octet-stream"
     return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

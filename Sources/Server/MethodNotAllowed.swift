@@ -32,8 +32,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError where error.status == .notFound {
             let allowed = table.methods(for: request.uri.path)
             guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { throw error }
-            var refusal = APIError(
-                .methodNotAllowed, "METHOD_NOT_ALLOWED", "\(request.method.rawValue) is not served here", allowed: allowed)
+            var refusal = APIError(.methodNotAllowed, "\(request.method.rawValue) is not served here", allowed: allowed)
             refusal.headers[.allow] = allowed.joined(separator: ", ")
             throw refusal
         }

@@ -8,12 +8,11 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     /// The form field each of our error codes is about.
-    static let params = [
-        "INVALID_MODEL": "model", "INVALID_FORMAT": "response_format", "INVALID_TIMESTAMP_GRANULARITIES": "timestamp_granularities[]",
-        "INVALID_STREAM": "stream", "INVALID_TASK": "model", "INVALID_LANGUAGE": "language",
-        "INVALID_PROMPT": "prompt", "MISSING_FILE": "file", "EMPTY_FILE": "file", "FILE_TOO_LARGE": "file",
-        "UNSUPPORTED_MEDIA_TYPE": "file", "INVALID_AUDIO": "file", "MODEL_NOT_IN_PLAN": "model",
-    ]
+    static let params: [String: String] = [
+        ErrorCode.invalidModel: "model", .invalidFormat: "response_format", .invalidTimestampGranularities: "timestamp_granularities[]",
+        .invalidStream: "stream", .invalidTask: "model", .invalidLanguage: "language", .invalidPrompt: "prompt", .missingFile: "file",
+        .emptyFile: "file", .fileTooLarge: "file", .unsupportedMediaType: "file", .modelNotInPlan: "model",
+    ].reduce(into: ["INVALID_AUDIO": "file"]) { $0[$1.key.rawValue] = $1.value }
 
     struct Body: Encodable {
         struct Detail: Encodable {

@@ -57,7 +57,7 @@ struct OpenAIRoutes {
         guard finished.status.isTerminal else { throw Self.timeout }
         guard finished.status == .completed else { throw Self.failure(finished) }
         guard let response = try await StoredResults(storage: backend.storage).rendered(finished, as: finished.format) else {
-            throw APIError(.internalServerError, "RESULT_MISSING", "the transcript could not be read")
+            throw APIError(.resultMissing, "the transcript could not be read")
         }
         return response
     }
@@ -68,8 +68,7 @@ struct OpenAIRoutes {
         let values = Set(text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         let allowed: Set<String> = ["word", "segment"]
         guard values.isSubset(of: allowed) else {
-            throw APIError.badRequest(
-                "INVALID_TIMESTAMP_GRANULARITIES", "timestamp_granularities[] must be word and/or segment, not '\(text)'", allowed: allowed.sorted())
+            throw APIError(.invalidTimestampGranularities, "timestamp_granularities[] must be word and/or segment, not '\(text)'", allowed: allowed.sorted())
         }
         return values
     }
@@ -90,21 +89,20 @@ struct OpenAIRoutes {
     static func wantsStream(_ fields: [String: String]) throws -> Bool {
         guard let text = fields["stream"]?.lowercased(), !text.isEmpty else { return false }
         guard ["true", "false", "1", "0"].contains(text) else {
-            throw APIError.badRequest("INVALID_STREAM", "stream must be true or false", allowed: ["true", "false"])
+            throw APIError(.invalidStream, "stream must be true or false", allowed: ["true", "false"])
         }
         return text == "true" || text == "1"
     }
 
-    static let timeout = APIError(.gatewayTimeout, "TIMEOUT", "the transcription did not finish in time")
+    static let timeout = APIError(.timeout, "the transcription did not finish in time")
 
     /// The error a request gets for a transcription that ended without a result.
     static func failure(_ row: Transcription) -> APIError {
         let reason = row.errorMessage ?? "the transcription was \(row.status.rawValue.lowercased())"
         guard let failure = TranscriptionFailure(reason: reason) else {
-            return APIError(.internalServerError, "TRANSCRIPTION_FAILED", reason)
+            return APIError(.transcriptionFailed, reason)
         }
-        if failure.isClientError { return APIError.badRequest(failure.code, reason) }
-        return APIError(.internalServerError, failure.code, reason)
+        return APIError(.transcriptionFailure(failure), reason)
     }
 
     // MARK: - stream=true

@@ -16,9 +16,7 @@ struct PlanEnforcement: Sendable {
         let period = UsagePeriod(containing: now)
         let used = try await usage.totals(userId: user.id, period: period)
         guard used.audioSeconds >= Double(minutes) * 60 else { return }
-        var error = APIError(
-            .tooManyRequests, "QUOTA_EXCEEDED",
-            "the \(user.plan.rawValue) plan's \(minutes) audio minutes for \(period) are used up")
+        var error = APIError(.quotaExceeded, "the \(user.plan.rawValue) plan's \(minutes) audio minutes for \(period) are used up")
         error.headers[.retryAfter] = String(Int(max(1, period.end.timeIntervalSince(now).rounded(.up))))
         throw error
     }
@@ -27,9 +25,7 @@ struct PlanEnforcement: Sendable {
     func checkConcurrency(_ user: User, limits: PlanLimits) async throws {
         let active = try await transcriptions.activeCount(owner: user.id)
         guard active >= limits.concurrentJobs else { return }
-        var error = APIError(
-            .tooManyRequests, "TOO_MANY_CONCURRENT_JOBS",
-            "the \(user.plan.rawValue) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once; wait for one to finish")
+        var error = APIError(.tooManyConcurrentJobs, "the \(user.plan.rawValue) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once; wait for one to finish")
         error.headers[.retryAfter] = "10"
         throw error
     }

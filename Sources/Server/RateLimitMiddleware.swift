@@ -24,9 +24,7 @@ struct RateLimitMiddleware: RouterMiddleware {
             Self.limitHeader: String(decision.limit), Self.remainingHeader: String(decision.remaining), Self.resetHeader: reset,
         ]
         guard decision.allowed else {
-            var error = APIError(
-                .tooManyRequests, "RATE_LIMITED",
-                "this key may make \(decision.limit) requests per \(Int(policy.rateWindow.inSeconds)) s on the \(identity.user.plan.rawValue) plan")
+            var error = APIError(.rateLimited, "this key may make \(decision.limit) requests per \(Int(policy.rateWindow.inSeconds)) s on the \(identity.user.plan.rawValue) plan")
             error.headers = headers
             error.headers[.retryAfter] = reset
             throw error

@@ -6,7 +6,7 @@ import Persistence
 import WhisperAPICore
 
 /// `GET /ready`: the database, the queue and the object store each answer within `timeout`; otherwise 503
-/// `NOT_READY`, naming the ones that did not.
+/// `SERVICE_NOT_READY`, naming the ones that did not.
 struct Readiness {
     let database: DatabaseHandle
     let queue: any TranscriptionQueue
@@ -30,7 +30,7 @@ struct Readiness {
         let down = results.filter { !$0.ok }.map(\.name)
         guard down.isEmpty else {
             logger.warning("not ready", metadata: ["down": "\(down.joined(separator: ","))"])
-            throw APIError(.serviceUnavailable, "NOT_READY", "not ready: \(down.joined(separator: ", ")) unavailable", allowed: down)
+            throw APIError(.serviceNotReady, "not ready: \(down.joined(separator: ", ")) unavailable", allowed: down)
         }
         return try JSONBody.response(.ok, ["status": "ready"])
     }

@@ -51,7 +51,7 @@ struct SessionRoutes {
     @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         guard let session = identity.session else {
-            throw APIError(.unauthorized, "NO_SESSION", "this request has no dashboard session (it used a bearer key)")
+            throw APIError(.noSession, "this request has no dashboard session (it used a bearer key)")
         }
         var response = try JSONBody.success(describe(identity, session: session))
         response.headers[.cacheControl] = "no-store"

@@ -99,8 +99,7 @@ public struct Submission: Sendable {
             received = try await receive(writer, min(maxFileBytes, limits.maxUploadBytes))
             options = try SubmitOptions(received.request)
             guard limits.allows(model: options.model) else {
-                throw APIError(
-                    .forbidden, "MODEL_NOT_IN_PLAN", "the \(identity.user.plan.rawValue) plan cannot use model '\(options.model)'",
+                throw APIError(.modelNotInPlan, "the \(identity.user.plan.rawValue) plan cannot use model '\(options.model)'",
                     allowed: limits.models)
             }
             if let url = options.webhookURL { try await webhookTargets.check(url) }
@@ -140,7 +139,7 @@ public struct Submission: Sendable {
                 _ = try await queue.addTranscriptionJob(data, priority: plan.queuePriority, jobId: transcription.jobId ?? "")
             } catch {
                 try? await transcriptions.delete(id: transcription.id)
-                throw APIError(.serviceUnavailable, "QUEUE_UNAVAILABLE", "the queue is unavailable; try again shortly")
+                throw APIError(.queueUnavailable, "the queue is unavailable; try again shortly")
             }
         }
     }
@@ -159,28 +158,27 @@ struct SubmitOptions: Equatable {
 
     init(_ request: SubmitRequest) throws {
         guard let model = WhisperModels.resolve(request.model) else {
-            throw APIError.badRequest("INVALID_MODEL", "unknown model '\(request.model ?? "")'", allowed: WhisperModels.accepted)
+            throw APIError(.invalidModel, "unknown model '\(request.model ?? "")'", allowed: WhisperModels.accepted)
         }
         let formatText = request.format ?? ResultFormat.json.rawValue
         guard let format = ResultFormat(rawValue: formatText) else {
-            throw APIError.badRequest("INVALID_FORMAT", "unknown format '\(formatText)'", allowed: ResultFormat.allCases.map(\.rawValue))
+            throw APIError(.invalidFormat, "unknown format '\(formatText)'", allowed: ResultFormat.allCases.map(\.rawValue))
         }
         let taskText = request.task ?? TranscriptionTask.transcribe.rawValue
         guard let task = TranscriptionTask(rawValue: taskText) else {
-            throw APIError.badRequest("INVALID_TASK", "unknown task '\(taskText)'", allowed: TranscriptionTask.allCases.map(\.rawValue))
+            throw APIError(.invalidTask, "unknown task '\(taskText)'", allowed: TranscriptionTask.allCases.map(\.rawValue))
         }
         if task == .translate && !WhisperModels.multilingual.contains(model) {
-            throw APIError.badRequest(
-                "INVALID_TASK", "model '\(model)' is English-only; translate needs a multilingual model",
+            throw APIError(.invalidTask, "model '\(model)' is English-only; translate needs a multilingual model",
                 allowed: Array(WhisperModels.multilingual))
         }
         if let language = request.language {
             guard (2...8).contains(language.count), language.allSatisfy({ $0.isLetter || $0 == "-" }) else {
-                throw APIError.badRequest("INVALID_LANGUAGE", "language must be a code such as 'en' or 'de'")
+                throw APIError(.invalidLanguage, "language must be a code such as 'en' or 'de'")
             }
         }
         if let prompt = request.prompt, prompt.count > 2000 {
-            throw APIError.badRequest("INVALID_PROMPT", "prompt must be at most 2000 characters")
+            throw APIError(.invalidPrompt, "prompt must be at most 2000 characters")
         }
         self.model = model
         self.format = format
@@ -200,7 +198,7 @@ struct WebhookTargetCheck: Sendable {
         do {
             try await WebhookTargetPolicy(allowPrivate: allowPrivate).check(url)
         } catch let refused as WebhookTargetRefused {
-            throw APIError.badRequest("INVALID_WEBHOOK_URL", refused.description)
+            throw APIError(.invalidWebhookURL, refused.description)
         }
     }
 }

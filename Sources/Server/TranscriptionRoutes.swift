@@ -62,19 +62,19 @@ struct TranscriptionRoutes {
         let query = request.uri.queryParameters
         let limit = query["limit"].map { Int(String($0)) } ?? 20
         guard let limit, (1...100).contains(limit) else {
-            throw APIError.badRequest("INVALID_LIMIT", "limit must be between 1 and 100")
+            throw APIError(.invalidLimit, "limit must be between 1 and 100")
         }
         var cursor: TranscriptionCursor?
         if let text = query["cursor"], !text.isEmpty {
             guard let decoded = TranscriptionCursor(encoded: String(text)) else {
-                throw APIError.badRequest("INVALID_CURSOR", "cursor is not one this API returned")
+                throw APIError(.invalidCursor, "cursor is not one this API returned")
             }
             cursor = decoded
         }
         var status: TranscriptionStatus?
         if let text = query["status"], !text.isEmpty {
             guard let parsed = TranscriptionStatus(rawValue: String(text).uppercased()) else {
-                throw APIError.badRequest("INVALID_STATUS", "unknown status '\(text)'", allowed: TranscriptionStatus.allCases.map(\.rawValue))
+                throw APIError(.invalidStatus, "unknown status '\(text)'", allowed: TranscriptionStatus.allCases.map(\.rawValue))
             }
             status = parsed
         }
@@ -89,12 +89,12 @@ struct TranscriptionRoutes {
         var format = row.format
         if let requested = request.uri.queryParameters["format"], !requested.isEmpty {
             guard let parsed = ResultFormat(rawValue: String(requested)) else {
-                throw APIError.badRequest("INVALID_FORMAT", "unknown format", allowed: ResultFormat.allCases.map(\.rawValue))
+                throw APIError(.invalidFormat, "unknown format", allowed: ResultFormat.allCases.map(\.rawValue))
             }
             format = parsed
         }
         guard row.status == .completed, let key = row.resultKey else {
-            throw APIError(.conflict, "NOT_READY", "the transcription is \(row.status.rawValue), not COMPLETED")
+            throw APIError(.resultNotReady, "the transcription is \(row.status.rawValue), not COMPLETED")
         }
         // `?redirect=1`: the stored result document itself (canonical JSON), at a short-lived URL
         // (S3: presigned; local storage: the signed /api/v1/files route).
@@ -104,7 +104,7 @@ struct TranscriptionRoutes {
             return Response(status: .temporaryRedirect, headers: [.location: url.absoluteString])
         }
         guard let response = try await StoredResults(storage: backend.storage).rendered(row, as: format) else {
-            throw APIError(.gone, "RESULT_MISSING", "the result is no longer stored")
+            throw APIError(.resultMissing, "the result is no longer stored")
         }
         return response
     }
@@ -123,10 +123,10 @@ struct TranscriptionRoutes {
     @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> Response {
         let row = try await owned(context)
         guard row.status == .failed, let jobId = row.jobId else {
-            throw APIError(.conflict, "NOT_FAILED", "only a FAILED transcription can be retried; this one is \(row.status.rawValue)")
+            throw APIError(.notFailed, "only a FAILED transcription can be retried; this one is \(row.status.rawValue)")
         }
         guard try await backend.queue.retryFailedJob(jobId) else {
-            throw APIError(.gone, "JOB_GONE", "the failed job is no longer in the queue; submit the audio again")
+            throw APIError(.jobGone, "the failed job is no longer in the queue; submit the audio again")
         }
         let updated = try await backend.transcriptions.update(id: row.id) { row in
             row.status = .queued

@@ -20,7 +20,7 @@ struct UploadReceiver {
     /// Reads the whole body, writing the file to `writer`. On any error the caller aborts the writer.
     func receive(_ request: Request, into writer: any ObjectWriter) async throws -> ReceivedUpload {
         guard let contentType = request.headers[.contentType], let boundary = Self.boundary(of: contentType) else {
-            throw APIError.badRequest("INVALID_MULTIPART", "the body must be multipart/form-data with a boundary")
+            throw APIError(.invalidMultipart, "the body must be multipart/form-data with a boundary")
         }
         if let length = request.headers[.contentLength].flatMap(Int64.init), length > maxFileBytes + 1_048_576 {
             throw Self.tooLarge(maxFileBytes)
@@ -34,7 +34,7 @@ struct UploadReceiver {
             do {
                 events = try parser.feed(chunk)
             } catch {
-                throw APIError.badRequest("INVALID_MULTIPART", "the multipart body is malformed")
+                throw APIError(.invalidMultipart, "the multipart body is malformed")
             }
             for event in events {
                 switch event {
@@ -43,7 +43,7 @@ struct UploadReceiver {
                     let disposition = headers["content-disposition"]
                     state.name = Self.dispositionValue("name", in: disposition)
                     if state.name == "file" {
-                        guard !sawFile else { throw APIError.badRequest("INVALID_MULTIPART", "only one file may be uploaded") }
+                        guard !sawFile else { throw APIError(.invalidMultipart, "only one file may be uploaded") }
                         sawFile = true
                         state.isFile = true
                         upload.filename = Self.dispositionValue("filename", in: disposition)
@@ -54,7 +54,7 @@ struct UploadReceiver {
                     } else {
                         state.value.append(contentsOf: buffer.readableBytesView)
                         if state.value.count > maxFieldBytes {
-                            throw APIError.badRequest("FIELD_TOO_LARGE", "form field '\(state.name ?? "")' is too large")
+                            throw APIError(.fieldTooLarge, "form field '\(state.name ?? "")' is too large")
                         }
                     }
                 case .partEnd:
@@ -69,10 +69,10 @@ struct UploadReceiver {
             }
         }
         guard parser.isComplete else {
-            throw APIError.badRequest("INVALID_MULTIPART", "the multipart body ended before its closing boundary")
+            throw APIError(.invalidMultipart, "the multipart body ended before its closing boundary")
         }
-        guard sawFile else { throw APIError.badRequest("MISSING_FILE", "the 'file' field is required") }
-        guard upload.size > 0 else { throw APIError.badRequest("EMPTY_FILE", "the uploaded file is empty") }
+        guard sawFile else { throw APIError(.missingFile, "the 'file' field is required") }
+        guard upload.size > 0 else { throw APIError(.emptyFile, "the uploaded file is empty") }
         return upload
     }
 
@@ -102,9 +102,7 @@ struct UploadReceiver {
     private func flushSniffBuffer(_ state: inout PartState, upload: inout ReceivedUpload, writer: any ObjectWriter) async throws {
         guard !state.sniffed, !state.sniffBuffer.isEmpty else { return }
         guard let container = AudioSniffer.detect(state.sniffBuffer) else {
-            throw APIError(
-                .unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE",
-                "the file is not a supported audio format",
+            throw APIError(.unsupportedMediaType, "the file is not a supported audio format",
                 allowed: AudioSniffer.Container.allCases.map(\.rawValue))
         }
         upload.container = container
@@ -114,9 +112,7 @@ struct UploadReceiver {
     }
 
     static func tooLarge(_ limit: Int64) -> APIError {
-        APIError(
-            .contentTooLarge, "FILE_TOO_LARGE",
-            limit >= 1_048_576 ? "the file is larger than the \(limit / 1_048_576) MB limit" : "the file is larger than the \(limit) byte limit")
+        APIError(.fileTooLarge, limit >= 1_048_576 ? "the file is larger than the \(limit / 1_048_576) MB limit" : "the file is larger than the \(limit) byte limit")
     }
 
     /// The boundary parameter of a multipart/form-data content type.

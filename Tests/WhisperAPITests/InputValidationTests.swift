@@ -91,7 +91,7 @@ import WhisperAPICore
             let ready = try await client.execute(uri: "/ready", method: .get)
             #expect(ready.status == .serviceUnavailable)
             let error = try #require(try json(ready)["error"] as? [String: Any])
-            #expect(error["code"] as? String == "NOT_READY" && error["allowed"] as? [String] == ["storage"])
+            #expect(error["code"] as? String == "SERVICE_NOT_READY" && error["allowed"] as? [String] == ["storage"])
         }
     }
 }
