@@ -93,8 +93,8 @@ public struct Backend: Sendable {
 
     /// The object storage the configuration names: an S3-compatible bucket with `S3_BUCKET`, else files under DATA_DIR.
     static func openStorage(_ configuration: ServiceConfiguration) throws -> any ObjectStorage {
-        if let s3 = try S3Configuration(environment: configuration.environment) {
-            return S3ObjectStorage(configuration: s3)
+        if let settings = configuration.objectStore {
+            return S3ObjectStorage(configuration: S3Configuration(settings))
         }
         return try LocalObjectStorage(root: configuration.storageDirectory)
     }

@@ -31,25 +31,11 @@ public struct S3Configuration: Sendable {
         self.partSize = max(5 * 1024 * 1024, partSize)
     }
 
-    /// Reads `S3_BUCKET`, `S3_REGION`, `S3_ENDPOINT`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY` and
-    /// `S3_FORCE_PATH_STYLE`; nil when `S3_BUCKET` is not set.
-    public init?(environment: [String: String]) throws {
-        guard let bucket = environment["S3_BUCKET"], !bucket.isEmpty else { return nil }
-        guard let key = environment["S3_ACCESS_KEY_ID"], let secret = environment["S3_SECRET_ACCESS_KEY"], !key.isEmpty, !secret.isEmpty else {
-            throw S3Error(status: 0, code: "CONFIGURATION", message: "S3_BUCKET is set but S3_ACCESS_KEY_ID or S3_SECRET_ACCESS_KEY is missing")
-        }
-        let flag = environment["S3_FORCE_PATH_STYLE"]?.lowercased() ?? ""
-        guard ["", "true", "false", "1", "0", "yes", "no"].contains(flag) else {
-            throw S3Error(status: 0, code: "CONFIGURATION", message: "S3_FORCE_PATH_STYLE must be true or false, not '\(flag)'")
-        }
-        let endpoint = environment["S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
-        if let endpoint, Self.components(of: endpoint) == nil {
-            throw S3Error(status: 0, code: "CONFIGURATION", message: "S3_ENDPOINT must be http(s)://host[:port], not '\(endpoint)'")
-        }
+    /// The configured bucket (`ServiceConfiguration.objectStore`, validated at start).
+    public init(_ settings: ObjectStoreSettings) {
         self.init(
-            bucket: bucket, region: environment["S3_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1",
-            endpoint: endpoint, accessKeyId: key, secretAccessKey: secret,
-            forcePathStyle: flag == "true" || flag == "1" || flag == "yes")
+            bucket: settings.bucket, region: settings.region, endpoint: settings.endpoint, accessKeyId: settings.accessKeyId,
+            secretAccessKey: settings.secretAccessKey, forcePathStyle: settings.forcePathStyle)
     }
 
     /// The parts of an endpoint URL: http or https, with a host; nil otherwise.

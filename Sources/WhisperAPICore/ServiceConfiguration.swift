@@ -52,12 +52,11 @@ public struct ServiceConfiguration: Sendable {
     /// The folder holding the dashboard's pages (`DASHBOARD_ROOT`, default `dashboard/` beside `engine/`).
     public var dashboardRoot: String
 
-    /// The environment the configuration was read from (the storage settings are read from it by the storage target).
-    public let environment: [String: String]
+    /// An S3-compatible bucket for audio and results (`S3_*`); nil keeps them under `DATA_DIR/storage`.
+    public var objectStore: ObjectStoreSettings?
 
     /// Reads the configuration from environment variables, with the documented defaults.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.environment = environment
         var problems: [String] = []
         // A setting that is present must parse: a typo never silently becomes the default.
         func value(_ name: String) -> String? {
@@ -123,6 +122,21 @@ public struct ServiceConfiguration: Sendable {
         publicURL = url("PUBLIC_URL", schemes: ["http", "https"])
         sessionLifetime = .seconds(max(60, double("SESSION_TTL_HOURS", 12) * 3600))
         dashboardRoot = environment["DASHBOARD_ROOT"] ?? "\(engineRoot)/dashboard"
+        objectStore = nil
+        if let bucket = value("S3_BUCKET") {
+            let flag = bool("S3_FORCE_PATH_STYLE")
+            let endpoint = url("S3_ENDPOINT", schemes: ["http", "https"])
+            if let endpoint, URLComponents(string: endpoint)?.host?.isEmpty ?? true {
+                problems.append("S3_ENDPOINT must be http(s)://host[:port], not '\(endpoint)'")
+            }
+            if let key = value("S3_ACCESS_KEY_ID"), let secret = value("S3_SECRET_ACCESS_KEY") {
+                objectStore = ObjectStoreSettings(
+                    bucket: bucket, region: value("S3_REGION") ?? "us-east-1", endpoint: endpoint, accessKeyId: key, secretAccessKey: secret,
+                    forcePathStyle: flag)
+            } else {
+                problems.append("S3_BUCKET is set, so S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be too")
+            }
+        }
         for plan in Plan.allCases {
             for name in ["CONCURRENT_JOBS", "REQUESTS_PER_MINUTE", "MAX_FILE_SIZE"] {
                 _ = int("PLAN_\(plan.rawValue)_\(name)", 1, in: 1...Int.max)
@@ -174,5 +188,26 @@ public struct InvalidSettings: Error, CustomStringConvertible {
 
     public var description: String {
         "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}
+
+/// Where an S3-compatible bucket is and how to sign for it, as configured (`S3_*`).
+public struct ObjectStoreSettings: Sendable, Equatable {
+    public var bucket: String
+    public var region: String
+    /// `http(s)://host[:port]`; AWS's regional endpoint when nil.
+    public var endpoint: String?
+    public var accessKeyId: String
+    public var secretAccessKey: String
+    /// `endpoint/bucket/key` addressing instead of `bucket.endpoint/key`.
+    public var forcePathStyle: Bool
+
+    public init(bucket: String, region: String, endpoint: String?, accessKeyId: String, secretAccessKey: String, forcePathStyle: Bool) {
+        self.bucket = bucket
+        self.region = region
+        self.endpoint = endpoint
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.forcePathStyle = forcePathStyle
     }
 }

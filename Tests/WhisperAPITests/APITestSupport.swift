@@ -21,6 +21,20 @@ struct APIHarness {
         environment overrides: [String: String] = [:],
         _ body: @escaping @Sendable (any TestClientProtocol, APIHarness) async throws -> Void
     ) async throws {
+        try await withBackend(database: database, maxUploadBytes: maxUploadBytes, environment: overrides) { harness, logger in
+            let app = buildApplication(backend: harness.backend, workers: 0, logger: logger)
+            try await app.test(.router) { client in try await body(client, harness) }
+        }
+    }
+
+    /// Runs `body` with fresh backends and the two customers, but no application and none of its services (no status
+    /// sync), for tests of the parts below the API.
+    static func withBackend(
+        database: DatabaseDriver = .sqlite,
+        maxUploadBytes: Int64 = 10 * 1024 * 1024,
+        environment overrides: [String: String] = [:],
+        _ body: @escaping @Sendable (APIHarness, Logger) async throws -> Void
+    ) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanup() }
         var environment = ["DATA_DIR": directory.path]
@@ -42,16 +56,14 @@ struct APIHarness {
         var configuration = ServiceConfiguration(environment: environment)
         configuration.maxUploadBytes = maxUploadBytes
         let backend = try await Backend.open(configuration, logger: logger)
-        let admin = AdminActions(backend: backend)
-        _ = try await admin.createUser(email: "free@example.com", plan: .free, isAdmin: false)
-        _ = try await admin.createUser(email: "pro@example.com", plan: .pro, isAdmin: false)
-        let freeKey = try await admin.createKey(email: "free@example.com", name: nil).key
-        let proKey = try await admin.createKey(email: "pro@example.com", name: nil).key
-        let harness = APIHarness(backend: backend, freeKey: freeKey, proKey: proKey, directory: directory)
-        let app = buildApplication(backend: backend, workers: 0, logger: logger)
         let outcome: Result<Void, any Error>
         do {
-            try await app.test(.router) { client in try await body(client, harness) }
+            let admin = AdminActions(backend: backend)
+            _ = try await admin.createUser(email: "free@example.com", plan: .free, isAdmin: false)
+            _ = try await admin.createUser(email: "pro@example.com", plan: .pro, isAdmin: false)
+            let freeKey = try await admin.createKey(email: "free@example.com", name: nil).key
+            let proKey = try await admin.createKey(email: "pro@example.com", name: nil).key
+            try await body(APIHarness(backend: backend, freeKey: freeKey, proKey: proKey, directory: directory), logger)
             outcome = .success(())
         } catch {
             outcome = .failure(error)

@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Server
-import Storage
 import Testing
 import WhisperAPICore
 
@@ -74,9 +73,14 @@ import WhisperAPICore
         }
         #expect(throws: InvalidSettings.self) { try bad.validated() }
         let s3 = ["S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s"]
-        #expect(throws: S3Error.self) { try S3Configuration(environment: s3.merging(["S3_ENDPOINT": "htp//minio:9000"]) { $1 }) }
-        #expect(throws: S3Error.self) { try S3Configuration(environment: s3.merging(["S3_FORCE_PATH_STYLE": "sometimes"]) { $1 }) }
-        #expect(try S3Configuration(environment: s3.merging(["S3_ENDPOINT": "http://minio:9000"]) { $1 })?.endpoint == "http://minio:9000")
+        for (name, value) in [("S3_ENDPOINT", "htp//minio:9000"), ("S3_ENDPOINT", "http://"), ("S3_FORCE_PATH_STYLE", "sometimes")] {
+            let problems = ServiceConfiguration(environment: s3.merging([name: value]) { $1 }).invalidSettings
+            #expect(problems.contains { $0.hasPrefix(name + " ") }, "\(name)=\(value): \(problems)")
+        }
+        #expect(ServiceConfiguration(environment: ["S3_BUCKET": "b"]).invalidSettings.contains { $0.hasPrefix("S3_BUCKET ") })
+        let store = try #require(ServiceConfiguration(environment: s3.merging(["S3_ENDPOINT": "http://minio:9000", "S3_FORCE_PATH_STYLE": "true"]) { $1 }).objectStore)
+        #expect(store == ObjectStoreSettings(
+            bucket: "b", region: "us-east-1", endpoint: "http://minio:9000", accessKeyId: "k", secretAccessKey: "s", forcePathStyle: true))
     }
 
     @Test func readinessNamesTheServiceThatDoesNotAnswer() async throws {

@@ -6,7 +6,7 @@ import Testing
 import WhisperAPICore
 
 /// Every change of a transcription goes through one guarded writer: no stale read, replayed event or second API
-/// server moves a row backwards.
+/// server moves a row backwards. (On bare backends: no status sync runs beside the writers here.)
 @Suite struct StatusWriterTests {
     func newRow(_ harness: APIHarness, status: TranscriptionStatus) async throws -> Transcription {
         let user = try #require(try await harness.backend.users.find(email: "free@example.com"))
@@ -19,23 +19,29 @@ import WhisperAPICore
 
     @Test(arguments: DatabaseDriver.available)
     func aWriterThatReadTheRowBeforeAnotherChangedItAppliesItsChangeToTheNewRow(database: DatabaseDriver) async throws {
-        try await APIHarness.run(database: database) { _, harness in
+        try await APIHarness.withBackend(database: database) { harness, _ in
             let repository = harness.backend.transcriptions
             let row = try await newRow(harness, status: .processing)
             let firstLook = NIOLockedValueBox(true)
-            // A progress report that read PROCESSING, then took a while: meanwhile the job completed.
-            let slow = Task {
+            let read = DispatchSemaphore(value: 0)
+            let completed = DispatchSemaphore(value: 0)
+            // A progress report that read PROCESSING, then waited: meanwhile the job completed.
+            let slow = Task.detached {
                 try await repository.update(id: row.id) { t in
-                    if firstLook.withLockedValue({ first in defer { first = false }; return first }) { Thread.sleep(forTimeInterval: 0.4) }
+                    if firstLook.withLockedValue({ first in defer { first = false }; return first }) {
+                        read.signal()
+                        _ = completed.wait(timeout: .now() + 10)
+                    }
                     t.status = .processing
                     t.progress = 50
                 }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            await Task.detached { _ = read.wait(timeout: .now() + 10) }.value
             try await repository.update(id: row.id) { t in
                 t.status = .completed
                 t.progress = 100
             }
+            completed.signal()
             let answer = try await slow.value
             let final = try #require(try await repository.find(id: row.id, owner: nil))
             #expect(final.status == .completed && final.progress == 100)
@@ -45,7 +51,7 @@ import WhisperAPICore
 
     @Test(arguments: DatabaseDriver.available)
     func manyWritersAtOnceLoseNothingAndEndWhereTheLastTransitionLeftIt(database: DatabaseDriver) async throws {
-        try await APIHarness.run(database: database) { _, harness in
+        try await APIHarness.withBackend(database: database) { harness, _ in
             let repository = harness.backend.transcriptions
             let row = try await newRow(harness, status: .queued)
             // Every writer appends one segment: none may be lost to another's write.

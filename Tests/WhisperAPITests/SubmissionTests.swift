@@ -20,7 +20,7 @@ import WhisperAPICore
     }
 
     @Test func aSubmissionIsRecordedQueuedWithThePlansPriorityAndItsAudioStored() async throws {
-        try await APIHarness.run { _, harness in
+        try await APIHarness.withBackend { harness, _ in
             let pro = try await identity(harness, email: "pro@example.com")
             let bytes = wavBytes()
             let (row, _) = try await Submission(backend: harness.backend).submit(
@@ -35,7 +35,7 @@ import WhisperAPICore
     }
 
     @Test func aRefusedSubmissionLeavesNothingBehind() async throws {
-        try await APIHarness.run(environment: ["PLAN_FREE_MODELS": "tiny.en"]) { _, harness in
+        try await APIHarness.withBackend(environment: ["PLAN_FREE_MODELS": "tiny.en"]) { harness, _ in
             let free = try await identity(harness, email: "free@example.com")
             let submission = Submission(backend: harness.backend)
             for (request, code) in [
@@ -54,7 +54,7 @@ import WhisperAPICore
     }
 
     @Test func thePlansConcurrencyIsCheckedBeforeAnyAudioIsRead() async throws {
-        try await APIHarness.run(environment: ["PLAN_FREE_CONCURRENT_JOBS": "1"]) { _, harness in
+        try await APIHarness.withBackend(environment: ["PLAN_FREE_CONCURRENT_JOBS": "1"]) { harness, _ in
             let free = try await identity(harness, email: "free@example.com")
             let submission = Submission(backend: harness.backend)
             _ = try await submission.submit(by: free, maxFileBytes: 1 << 20, receive: audio(wavBytes(), SubmitRequest()))
