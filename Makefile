@@ -1,5 +1,5 @@
 # WhisperAPI: `make run` serves on :8080 in embedded mode; `make test` runs every test.
-.PHONY: run setup build test test-deps clean bench-queue
+.PHONY: run setup build test test-deps clean bench-queue bench-multipart
 
 PORT ?= 8080
 
@@ -24,3 +24,6 @@ clean:
 
 bench-queue:
 	./bench/queue/run.sh
+
+bench-multipart:
+	./bench/multipart/run.sh

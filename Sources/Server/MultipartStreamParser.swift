@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
-import Hummingbird
+import NIOCore
 
 /// A streaming multipart/form-data parser: feed it body chunks as they arrive and it hands back
 /// part boundaries and body slices without ever holding a whole part in memory.
