@@ -20,10 +20,14 @@ swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build" |
 # repeated once, saying so.
 tests_binary="$(swift build --show-bin-path)/whisperapiPackageTests.xctest"
 run_swift_tests() {
-  NO_COLOR=1 timeout -s KILL "${SWIFT_TEST_TIMEOUT:-600}" "$tests_binary" --testing-library swift-testing 2>&1 \
-    | sed -u 's/\x1b\[[0-9;]*m//g' | tee "$logs/swift.log" \
+  # Output goes to a file that is followed while the binary runs: a child a test started (a redis-server) that
+  # outlives a killed run keeps its copy of the output open, and must not keep this script waiting.
+  NO_COLOR=1 timeout -s KILL "${SWIFT_TEST_TIMEOUT:-600}" "$tests_binary" --testing-library swift-testing > "$logs/swift.raw" 2>&1 &
+  local pid=$!
+  tail --pid="$pid" -n +1 -f "$logs/swift.raw" | sed -u 's/\x1b\[[0-9;]*m//g' | tee "$logs/swift.log" \
     | grep --line-buffered -E "✘|recorded an issue|Test run|Suite .* (passed|failed)"
-  swift_status=${PIPESTATUS[0]}
+  wait "$pid"
+  swift_status=$?
 }
 unfinished_tests() {
   comm -23 <(grep -oE "^◇ Test [^ ]+ started" "$logs/swift.log" | awk '{print $3}' | sort -u) \

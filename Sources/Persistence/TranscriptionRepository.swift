@@ -38,7 +38,12 @@ public struct TranscriptionRepository: Sendable {
     /// Applies `change` to the row and saves it; returns the row as it is then, or nil when missing.
     @discardableResult
     public func update(id: UUID, _ change: @Sendable (inout Transcription) -> Void) async throws -> Transcription? {
-        try await save(change) { try await TranscriptionModel.find(id, on: database) }
+        try await save(change) { try await model(id: id) }
+    }
+
+    /// The stored row with this id.
+    func model(id: UUID) async throws -> TranscriptionModel? {
+        try await TranscriptionModel.find(id, on: database)
     }
 
     /// Applies `change` to the row of a queue job; returns the row as it is then, or nil when no row has that job.

@@ -1,12 +1,13 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Persistence
 import WhisperAPICore
 
 /// `GET /api/v1/transcriptions/:id/audio`: the uploaded audio, with HTTP range requests so a player can seek.
 /// The bytes are streamed from storage in chunks, whatever the file's size.
 struct AudioDownload {
-    let backend: Backend
+    let storage: any ObjectStorage
     /// The most bytes read from storage at once.
     static let chunk: Int64 = 1 << 20
 
@@ -30,7 +31,7 @@ struct AudioDownload {
     }
 
     func serve(_ row: Transcription, request: Request) async throws -> Response {
-        let storage = backend.storage
+
         let key = row.audioKey
         guard let head = try await storage.read(key: key, offset: 0, length: Int64(AudioSniffer.prefixLength)) else {
             throw APIError(.audioMissing, "the uploaded audio is no longer stored")

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Persistence
 import WhisperAPICore
 
 /// `GET /api/v1/transcriptions/:id/events`: Server-Sent Events with the transcription's status and progress
@@ -10,7 +11,7 @@ import WhisperAPICore
 /// Python) runs the job and whichever API server the client reaches. Each event's id grows with the job's
 /// state (`stage * 1000 + progress`), so a client reconnecting with `Last-Event-ID` gets only newer events.
 struct ProgressEvents {
-    let backend: Backend
+    let transcriptions: TranscriptionRepository
     /// How often the row is read.
     var pollInterval: Duration = .milliseconds(200)
 
@@ -35,7 +36,7 @@ struct ProgressEvents {
 
     func stream(_ row: Transcription, request: Request) -> Response {
         let lastSeen = request.headers[values: HTTPField.Name("Last-Event-ID")!].first.flatMap { Int($0) } ?? -1
-        let updates = RowUpdates(row: row, repository: backend.transcriptions, interval: pollInterval)
+        let updates = RowUpdates(row: row, repository: transcriptions, interval: pollInterval)
         let body = ResponseBody { writer in
             var sent = lastSeen
             var quietSince = ContinuousClock.now

@@ -18,7 +18,7 @@ struct TranscriptionRoutes {
         group.get("transcriptions/:id", use: read)
         group.get("transcriptions/:id/result", use: result)
         group.get("transcriptions/:id/audio", use: audio)
-        group.get("events", use: UserEvents(backend: backend).stream)
+        group.get("events", use: UserEvents(transcriptions: backend.transcriptions).stream)
     }
 
     // MARK: - Submit
@@ -46,11 +46,11 @@ struct TranscriptionRoutes {
     }
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
-        ProgressEvents(backend: backend).stream(try await owned(context), request: request)
+        ProgressEvents(transcriptions: backend.transcriptions).stream(try await owned(context), request: request)
     }
 
     @Sendable func audio(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await AudioDownload(backend: backend).serve(try await owned(context), request: request)
+        try await AudioDownload(storage: backend.storage).serve(try await owned(context), request: request)
     }
 
     @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {

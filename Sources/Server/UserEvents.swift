@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Persistence
 import WhisperAPICore
 
 /// `GET /api/v1/events`: one Server-Sent Events stream per user with every change to any of their transcriptions
@@ -10,7 +11,7 @@ import WhisperAPICore
 /// event's id is the row's change time in milliseconds; a client that reconnects with `Last-Event-ID` gets every
 /// change since (a change may come twice, never not at all: each event carries the whole row).
 struct UserEvents {
-    let backend: Backend
+    let transcriptions: TranscriptionRepository
     /// How often the user's rows are read.
     var pollInterval: Duration = .milliseconds(300)
     /// How far before the newest change sent each read looks again, for a change stamped a little earlier that was
@@ -27,7 +28,7 @@ struct UserEvents {
         let owner = try context.requireIdentity().user.id
         let resumeFrom = request.headers[values: HTTPField.Name("Last-Event-ID")!].first.flatMap { Int64($0) }
         let start = resumeFrom.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? Date()
-        let repository = backend.transcriptions
+        let repository = transcriptions
         let interval = pollInterval
         let body = ResponseBody { writer in
             var newest = start

@@ -1,6 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
-import Persistence
+@testable import Persistence
 import Server
 import Testing
 import WhisperAPICore
@@ -22,30 +22,28 @@ import WhisperAPICore
         try await APIHarness.withBackend(database: database) { harness, _ in
             let repository = harness.backend.transcriptions
             let row = try await newRow(harness, status: .processing)
-            let firstLook = NIOLockedValueBox(true)
-            let read = DispatchSemaphore(value: 0)
-            let completed = DispatchSemaphore(value: 0)
-            // A progress report that read PROCESSING, then waited: meanwhile the job completed.
-            let slow = Task.detached {
-                try await repository.update(id: row.id) { t in
-                    if firstLook.withLockedValue({ first in defer { first = false }; return first }) {
-                        read.signal()
-                        _ = completed.wait(timeout: .now() + 10)
-                    }
-                    t.status = .processing
-                    t.progress = 50
-                }
-            }
-            await Task.detached { _ = read.wait(timeout: .now() + 10) }.value
+            // A progress report that read the row while it was PROCESSING; before it writes, the job completes.
+            let stale = try #require(try await repository.model(id: row.id))
             try await repository.update(id: row.id) { t in
                 t.status = .completed
                 t.progress = 100
             }
-            completed.signal()
-            let answer = try await slow.value
+            let reads = NIOLockedValueBox(0)
+            let answer = try await repository.save({ t in
+                t.status = .processing
+                t.progress = 50
+            }, read: {
+                // The first read is the stale one; any later read sees the row as it is.
+                let count = reads.withLockedValue { value -> Int in
+                    value += 1
+                    return value
+                }
+                return count == 1 ? stale : try await repository.model(id: row.id)
+            })
             let final = try #require(try await repository.find(id: row.id, owner: nil))
             #expect(final.status == .completed && final.progress == 100)
             #expect(answer?.status == .completed)
+            #expect(reads.withLockedValue { $0 } == 2, "the stale write was refused and the row read again")
         }
     }
 

@@ -67,26 +67,29 @@ actor FakeTranscriber: Transcriber {
                 _ = try await queue.addTranscriptionJob(jobData(id), priority: 1, jobId: id)
             }
             let pool = QueueWorker(
-                leasing: queue, processor: TranscriptionProcessor(storage: storage), concurrency: 2, lockDuration: .seconds(30),
+                leasing: queue, processor: TranscriptionProcessor(storage: storage), concurrency: 1, lockDuration: .seconds(30),
                 jobTimeout: .seconds(30), logger: logger
             ) { fake }
             let running = Task { try await pool.run() }
+            let outcome: Result<Void, any Error>
             do {
                 try await body(queue, storage)
+                outcome = .success(())
             } catch {
-                running.cancel()
-                throw error
+                outcome = .failure(error)
             }
+            // The pool stops before the queue and its database close, whatever the test's outcome.
             running.cancel()
             _ = await running.result
+            try outcome.get()
         }
     }
 
     func waitFor(_ queue: any TranscriptionQueue, _ id: String, _ states: Set<JobState>) async throws -> JobStatus {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let status = try await queue.getJobStatus(id), states.contains(status.state) { return status }
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw CancellationError()
     }
