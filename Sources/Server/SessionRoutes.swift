@@ -6,7 +6,15 @@ import WhisperAPICore
 /// `/auth/session`: the dashboard signs in with an API key and gets an HttpOnly session cookie; the key itself never
 /// reaches a page or browser storage. Bearer-key access to the API is unchanged.
 struct SessionRoutes {
-    let backend: Backend
+    let users: UserRepository
+    let sessions: SessionRepository
+    let configuration: ServiceConfiguration
+
+    init(backend: Backend) {
+        users = backend.users
+        sessions = backend.sessions
+        configuration = backend.configuration
+    }
 
     /// `POST` (sign in) needs no credentials; `GET` and `DELETE` go behind the auth middleware.
     func register(open: RouterGroup<AppRequestContext>, authenticated: RouterGroup<AppRequestContext>) {
@@ -36,14 +44,14 @@ struct SessionRoutes {
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try CrossSiteCheck.sameOrigin(request, publicURL: backend.configuration.publicURL)
+        try CrossSiteCheck.sameOrigin(request, publicURL: configuration.publicURL)
         let body = try await request.decodeJSON(SignIn.self, context: context, expected: #"{"key": "wapi_…"}"#)
         let key = body.key.trimmingCharacters(in: .whitespacesAndNewlines)
-        let identity = try await KeyAuthenticator(users: backend.users).identity(key: key)
-        let lifetime = backend.configuration.sessionLifetime
-        let (token, session) = try await backend.sessions.open(keyId: identity.keyId, userId: identity.user.id, lifetime: lifetime.inSeconds)
+        let identity = try await KeyAuthenticator(users: users).identity(key: key)
+        let lifetime = configuration.sessionLifetime
+        let (token, session) = try await sessions.open(keyId: identity.keyId, userId: identity.user.id, lifetime: lifetime.inSeconds)
         var response = try JSONBody.success(describe(identity, session: session))
-        response.setCookie(SessionCookie.set(token: token, lifetime: lifetime, secure: backend.configuration.secureCookies))
+        response.setCookie(SessionCookie.set(token: token, lifetime: lifetime, secure: configuration.secureCookies))
         response.headers[.cacheControl] = "no-store"
         return response
     }
@@ -60,18 +68,18 @@ struct SessionRoutes {
 
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        if let session = identity.session { try await backend.sessions.close(id: session.id) }
+        if let session = identity.session { try await sessions.close(id: session.id) }
         var response = try JSONBody.success(["signedOut": true])
-        response.setCookie(SessionCookie.clear(secure: backend.configuration.secureCookies))
+        response.setCookie(SessionCookie.clear(secure: configuration.secureCookies))
         return response
     }
 
     func describe(_ identity: Identity, session: SessionRecord) -> SessionDTO {
-        let limits = backend.configuration.planPolicy.limits(for: identity.user.plan)
+        let limits = configuration.planPolicy.limits(for: identity.user.plan)
         return SessionDTO(
             user: AdminRoutes.UserDTO(identity.user), csrfToken: session.csrfToken, expiresAt: session.expiresAt, keyPrefix: identity.keyPrefix,
             limits: .init(
-                models: limits.models.filter { $0 != "whisper-1" }, maxUploadBytes: min(limits.maxUploadBytes, backend.configuration.maxUploadBytes),
+                models: limits.models.filter { $0 != "whisper-1" }, maxUploadBytes: min(limits.maxUploadBytes, configuration.maxUploadBytes),
                 concurrentJobs: limits.concurrentJobs, requestsPerMinute: limits.requestsPerWindow, monthlyMinutes: limits.monthlyAudioMinutes))
     }
 }

@@ -1,11 +1,22 @@
 import Foundation
 import Hummingbird
+import Persistence
 import Webhooks
 import WhisperAPICore
 
 /// Webhook settings of the calling key and the delivery record of a transcription.
 struct WebhookRoutes {
-    let backend: Backend
+    let users: UserRepository
+    let transcriptions: TranscriptionRepository
+    let attemptLog: WebhookAttemptRepository
+    let targets: WebhookTargetCheck
+
+    init(backend: Backend) {
+        users = backend.users
+        transcriptions = backend.transcriptions
+        attemptLog = backend.webhookAttempts
+        targets = WebhookTargetCheck(allowPrivate: backend.configuration.webhookAllowPrivate)
+    }
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("transcriptions/:id/webhooks", use: attempts)
@@ -33,8 +44,8 @@ struct WebhookRoutes {
 
     /// `GET /api/v1/transcriptions/:id/webhooks`: every delivery attempt, oldest first.
     @Sendable func attempts(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let row = try await context.ownedTranscription(in: backend.transcriptions)
-        let items = try await backend.webhookAttempts.attempts(transcriptionId: row.id).map { a in
+        let row = try await context.ownedTranscription(in: transcriptions)
+        let items = try await attemptLog.attempts(transcriptionId: row.id).map { a in
             AttemptDTO(
                 deliveryId: a.deliveryId, event: a.event, url: a.url, attempt: a.attempt, statusCode: a.statusCode, error: a.error,
                 succeeded: a.succeeded, willRetry: a.willRetry, durationMs: a.durationMs, createdAt: a.createdAt)
@@ -79,8 +90,8 @@ struct WebhookRoutes {
         let identity = try context.requireIdentity()
         let body = try await request.decodeJSON(SettingsDTO.self, context: context, expected: #"{"url": "https://…"} or {"url": null}"#)
         let url = body.url?.trimmingCharacters(in: .whitespaces).nilIfEmpty
-        if let url { try await WebhookTargetCheck(allowPrivate: backend.configuration.webhookAllowPrivate).check(url) }
-        try await backend.users.setWebhookURL(keyId: identity.keyId, url)
+        if let url { try await targets.check(url) }
+        try await users.setWebhookURL(keyId: identity.keyId, url)
         return try JSONBody.success(SettingsDTO(url: url))
     }
 
@@ -92,7 +103,7 @@ struct WebhookRoutes {
     @Sendable func rotateSecret(_ request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
         let secret = APIKeyMaterial.generateWebhookSecret()
-        try await backend.users.setWebhookSecret(keyId: identity.keyId, secret)
+        try await users.setWebhookSecret(keyId: identity.keyId, secret)
         return try JSONBody.success(SecretDTO(secret: secret))
     }
 }
