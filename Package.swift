@@ -169,6 +169,7 @@ let package = Package(
             dependencies: [
                 "Server", "TerminalClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The queue benchmark (bench/queue): Swift side.

@@ -1,4 +1,5 @@
 import FluentKit
+import SQLKit
 import Foundation
 import WhisperAPICore
 
@@ -81,8 +82,11 @@ public struct TranscriptionRepository: Sendable {
         let seen = model.revision
         let next = Int64.random(in: 1...Int64.max)
         return try await database.transaction { tx in
-            try await TranscriptionModel.query(on: tx).filter(\.$id == id).filter(\.$revision == seen).set(\.$revision, to: next).update()
-            guard try await TranscriptionModel.find(id, on: tx)?.revision == next else { return false }
+            guard let sql = tx as? any SQLDatabase else { throw ConcurrentUpdateError(id: id) }
+            // One statement claims the row, and says whether it did: only a writer that read the current token can.
+            let claimed = try await sql.update(TranscriptionModel.schema).set("revision", to: next)
+                .where("id", .equal, id).where("revision", .equal, seen).returning("id").all()
+            guard !claimed.isEmpty else { return false }
             model.apply(value)
             model.revision = next
             try await model.update(on: tx)

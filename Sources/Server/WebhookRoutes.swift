@@ -107,8 +107,3 @@ struct WebhookRoutes {
         return try JSONBody.success(SecretDTO(secret: secret))
     }
 }
-
-extension String {
-    /// nil for an empty string.
-    var nilIfEmpty: String? { isEmpty ? nil : self }
-}

@@ -5,37 +5,33 @@ import NIOFoundationCompat
 import NIOHTTP1
 import WhisperAPICore
 
-/// Where an S3-compatible store is and how to sign for it (`S3_*` settings).
+/// Where an S3-compatible store is and how to sign for it: the configured settings (`S3_*`, read as its fields) and
+/// the upload part size.
+@dynamicMemberLookup
 public struct S3Configuration: Sendable {
-    public var bucket: String
-    public var region: String
-    /// `http(s)://host[:port]`; AWS's regional endpoint when nil.
-    public var endpoint: String?
-    public var accessKeyId: String
-    public var secretAccessKey: String
-    /// `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (MinIO, moto, most self-hosted stores).
-    public var forcePathStyle: Bool
+    public var settings: ObjectStoreSettings
     /// Objects larger than this are sent as a multipart upload of parts this size (S3's minimum is 5 MiB).
     public var partSize: Int
+
+    /// The configured bucket (`ServiceConfiguration.objectStore`, validated at start).
+    public init(_ settings: ObjectStoreSettings, partSize: Int = 8 * 1024 * 1024) {
+        self.settings = settings
+        self.partSize = max(5 * 1024 * 1024, partSize)
+    }
 
     public init(
         bucket: String, region: String = "us-east-1", endpoint: String? = nil, accessKeyId: String, secretAccessKey: String,
         forcePathStyle: Bool = false, partSize: Int = 8 * 1024 * 1024
     ) {
-        self.bucket = bucket
-        self.region = region
-        self.endpoint = endpoint
-        self.accessKeyId = accessKeyId
-        self.secretAccessKey = secretAccessKey
-        self.forcePathStyle = forcePathStyle
-        self.partSize = max(5 * 1024 * 1024, partSize)
+        self.init(
+            ObjectStoreSettings(
+                bucket: bucket, region: region, endpoint: endpoint, accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
+                forcePathStyle: forcePathStyle),
+            partSize: partSize)
     }
 
-    /// The configured bucket (`ServiceConfiguration.objectStore`, validated at start).
-    public init(_ settings: ObjectStoreSettings) {
-        self.init(
-            bucket: settings.bucket, region: settings.region, endpoint: settings.endpoint, accessKeyId: settings.accessKeyId,
-            secretAccessKey: settings.secretAccessKey, forcePathStyle: settings.forcePathStyle)
+    public subscript<Value>(dynamicMember path: KeyPath<ObjectStoreSettings, Value>) -> Value {
+        settings[keyPath: path]
     }
 
     /// The parts of an endpoint URL: http or https, with a host; nil otherwise.
@@ -48,19 +44,19 @@ public struct S3Configuration: Sendable {
 
     /// The URL of an object (or of the bucket, for an empty key).
     func url(for key: String) throws -> URL {
-        let endpoint = endpoint ?? "https://s3.\(region).amazonaws.com"
+        let endpoint = settings.endpoint ?? "https://s3.\(settings.region).amazonaws.com"
         guard var components = Self.components(of: endpoint) else {
             throw S3Error(status: 0, code: "CONFIGURATION", message: "the S3 endpoint '\(endpoint)' is not an http(s) URL")
         }
         let objectPath = "/" + SigV4Signer.encode(key, keepSlash: true)
-        if forcePathStyle {
-            components.percentEncodedPath = "/" + SigV4Signer.encode(bucket) + (key.isEmpty ? "" : objectPath)
+        if settings.forcePathStyle {
+            components.percentEncodedPath = "/" + SigV4Signer.encode(settings.bucket) + (key.isEmpty ? "" : objectPath)
         } else {
-            components.host = "\(bucket).\(components.host ?? "")"
+            components.host = "\(settings.bucket).\(components.host ?? "")"
             components.percentEncodedPath = key.isEmpty ? "/" : objectPath
         }
         guard let url = components.url else {
-            throw S3Error(status: 0, code: "CONFIGURATION", message: "no URL can be made for bucket '\(bucket)' at '\(endpoint)'")
+            throw S3Error(status: 0, code: "CONFIGURATION", message: "no URL can be made for bucket '\(settings.bucket)' at '\(endpoint)'")
         }
         return url
     }

@@ -47,6 +47,10 @@ public enum FilePhase: Sendable, Equatable {
         }
     }
 
+    var isUploading: Bool {
+        if case .uploading = self { true } else { false }
+    }
+
     /// A short word for the phase.
     var label: String {
         switch self {
@@ -97,12 +101,11 @@ actor RunBoard {
     }
 
     func set(_ index: Int, _ phase: FilePhase) {
-        guard !entries[index].phase.isFinal || phase == .cancelled && entries[index].phase == .saving else {
-            return
-        }
-        let changed = entries[index].phase.label != phase.label || { if case .processing = phase { return entries[index].phase != phase } else { return false } }()
+        let old = entries[index].phase
+        guard !old.isFinal, old != phase else { return }
         entries[index].phase = phase
-        if changed { changes.append((index, entries[index])) }
+        // Upload bytes redraw the bar but are not a change worth a line of their own.
+        if !(old.isUploading && phase.isUploading) { changes.append((index, entries[index])) }
     }
 
     func started(_ index: Int, id: String) {
@@ -211,7 +214,8 @@ public final class TranscribeRun: Sendable {
         drawing.cancel()
         _ = await drawing.value
         let final = await board.snapshot()
-        await display.finish(final, changed: await board.takeChanges())
+        // An interrupted run's summary comes from `cancelStarted()`, once its jobs are cancelled.
+        if !Task.isCancelled { await display.finish(final, changed: await board.takeChanges()) }
         return final
     }
 

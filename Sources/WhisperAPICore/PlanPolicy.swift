@@ -50,26 +50,54 @@ public struct PlanPolicy: Sendable, Equatable {
     }
 
     /// The defaults with the environment's overrides. `MONTHLY_MINUTES` of `unlimited` (or a negative number)
-    /// means no quota; `MODELS` is a comma-separated list.
-    public init(environment: [String: String]) {
+    /// means no quota; `MODELS` is a comma-separated list. A value that cannot be used keeps the default and is
+    /// described in `problems` (the configuration refuses to start with any).
+    public init(environment: [String: String], problems: inout [String]) {
         var policy = Self.defaults
         for plan in Plan.allCases {
-            func value(_ name: String) -> String? { environment["PLAN_\(plan.rawValue)_\(name)"]?.trimmingCharacters(in: .whitespaces) }
+            let prefix = "PLAN_\(plan.rawValue)_"
+            func value(_ name: String) -> String? {
+                environment[prefix + name]?.trimmingCharacters(in: .whitespaces).nilIfEmpty
+            }
+            func positive(_ name: String) -> Int64? {
+                guard let text = value(name) else { return nil }
+                guard let number = Int64(text), number >= 1 else {
+                    problems.append("\(prefix + name) must be a whole number from 1 to \(Int.max), not '\(text)'")
+                    return nil
+                }
+                return number
+            }
             var limits = policy.limits(for: plan)
-            if let text = value("CONCURRENT_JOBS"), let number = Int(text) { limits.concurrentJobs = max(1, number) }
-            if let text = value("REQUESTS_PER_MINUTE"), let number = Int(text) { limits.requestsPerWindow = max(1, number) }
-            if let text = value("MAX_FILE_SIZE"), let number = Int64(text) { limits.maxUploadBytes = max(1, number) }
+            if let number = positive("CONCURRENT_JOBS") { limits.concurrentJobs = Int(number) }
+            if let number = positive("REQUESTS_PER_MINUTE") { limits.requestsPerWindow = Int(number) }
+            if let number = positive("MAX_FILE_SIZE") { limits.maxUploadBytes = number }
             if let text = value("MONTHLY_MINUTES") {
-                limits.monthlyAudioMinutes = text.lowercased() == "unlimited" ? nil : Int(text).flatMap { $0 < 0 ? nil : $0 }
+                if text.lowercased() == "unlimited" {
+                    limits.monthlyAudioMinutes = nil
+                } else if let minutes = Int(text) {
+                    limits.monthlyAudioMinutes = minutes < 0 ? nil : minutes
+                } else {
+                    problems.append("\(prefix)MONTHLY_MINUTES must be a whole number or unlimited, not '\(text)'")
+                }
             }
             if let text = value("MODELS") {
-                let models = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { WhisperModels.resolve($0) != nil }
-                if !models.isEmpty { limits.models = models }
+                let named = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let unknown = named.filter { WhisperModels.resolve($0) == nil }
+                if unknown.isEmpty, !named.isEmpty {
+                    limits.models = named
+                } else {
+                    problems.append(
+                        "\(prefix)MODELS names unknown models \(unknown.joined(separator: ", ")); known: \(WhisperModels.accepted.joined(separator: ", "))")
+                }
             }
             policy.limits[plan] = limits
         }
-        if let seconds = environment["RATE_LIMIT_WINDOW_SECONDS"].flatMap({ Double($0) }), seconds > 0 {
-            policy.rateWindow = .milliseconds(Int64(seconds * 1000))
+        if let text = environment["RATE_LIMIT_WINDOW_SECONDS"]?.trimmingCharacters(in: .whitespaces).nilIfEmpty {
+            if let seconds = Double(text), seconds > 0, seconds.isFinite {
+                policy.rateWindow = .milliseconds(Int64(seconds * 1000))
+            } else {
+                problems.append("RATE_LIMIT_WINDOW_SECONDS must be a number of seconds more than 0, not '\(text)'")
+            }
         }
         self = policy
     }

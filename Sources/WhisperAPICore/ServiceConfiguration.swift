@@ -60,7 +60,7 @@ public struct ServiceConfiguration: Sendable {
         var problems: [String] = []
         // A setting that is present must parse: a typo never silently becomes the default.
         func value(_ name: String) -> String? {
-            environment[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            environment[name]?.trimmingCharacters(in: .whitespaces).nilIfEmpty
         }
         func int(_ name: String, _ fallback: Int, in range: ClosedRange<Int> = 0...Int.max) -> Int {
             guard let text = value(name) else { return fallback }
@@ -105,7 +105,7 @@ public struct ServiceConfiguration: Sendable {
         jobRetention = .seconds(double("JOB_RETENTION_HOURS", 24) * 3600)
         failedJobRetention = .seconds(double("FAILED_JOB_RETENTION_HOURS", 168) * 3600)
         maxUploadBytes = Int64(int("MAX_FILE_SIZE", 1024 * 1024 * 1024))
-        planPolicy = PlanPolicy(environment: environment)
+        planPolicy = PlanPolicy(environment: environment, problems: &problems)
         openAIMaxUploadBytes = Int64(int("OPENAI_MAX_FILE_SIZE", 25 * 1024 * 1024))
         jobTimeout = .seconds(int("JOB_TIMEOUT_SECONDS", 3600))
         engineRoot = environment["ENGINE_ROOT"] ?? cwd
@@ -137,20 +137,6 @@ public struct ServiceConfiguration: Sendable {
                 problems.append("S3_BUCKET is set, so S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be too")
             }
         }
-        for plan in Plan.allCases {
-            for name in ["CONCURRENT_JOBS", "REQUESTS_PER_MINUTE", "MAX_FILE_SIZE"] {
-                _ = int("PLAN_\(plan.rawValue)_\(name)", 1, in: 1...Int.max)
-            }
-            let minutes = "PLAN_\(plan.rawValue)_MONTHLY_MINUTES"
-            if value(minutes)?.lowercased() != "unlimited" { _ = int(minutes, 0) }
-            if let models = value("PLAN_\(plan.rawValue)_MODELS") {
-                let unknown = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { WhisperModels.resolve($0) == nil }
-                if !unknown.isEmpty {
-                    problems.append("PLAN_\(plan.rawValue)_MODELS names unknown models \(unknown.joined(separator: ", ")); known: \(WhisperModels.accepted.joined(separator: ", "))")
-                }
-            }
-        }
-        if double("RATE_LIMIT_WINDOW_SECONDS", 60) <= 0 { problems.append("RATE_LIMIT_WINDOW_SECONDS must be more than 0") }
         if let level = value("LOG_LEVEL"), !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) {
             problems.append("LOG_LEVEL must be trace, debug, info, notice, warning, error or critical, not '\(level)'")
         }

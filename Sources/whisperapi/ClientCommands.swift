@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOConcurrencyHelpers
 import TerminalClient
 
 /// `--server` and `--key`, over `WHISPERAPI_URL`/`WHISPERAPI_KEY` and the saved login.
@@ -51,21 +52,25 @@ struct Transcribe: AsyncParsableCommand {
             fields: fields, outputDirectory: outputDir, concurrency: concurrency, force: force)
         let run = try TranscribeRun(client: try client.client(), request: request, interactive: isatty(STDOUT_FILENO) == 1)
         let work = Task { await run.run() }
-        // Ctrl-C cancels the jobs this run started, then exits 130.
+        // Ctrl-C stops the run, cancels the jobs it started, and exits 130.
+        let cancelling = NIOLockedValueBox<Task<Void, Never>?>(nil)
         signal(SIGINT, SIG_IGN)
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
         interrupt.setEventHandler {
-            work.cancel()
-            Task {
+            cancelling.withLockedValue { task in
+                guard task == nil else { return }
+                work.cancel()
                 FileHandle.standardError.write(Data("\ninterrupted: cancelling the jobs this run started\n".utf8))
-                await run.cancelStarted()
-                Foundation.exit(130)
+                task = Task { await run.cancelStarted() }
             }
         }
         interrupt.resume()
         let entries = await work.value
-        if work.isCancelled { try await Task.sleep(for: .seconds(60)) }  // the interrupt handler exits
         interrupt.cancel()
+        if let task = cancelling.withLockedValue({ $0 }) {
+            await task.value
+            throw ExitCode(130)
+        }
         let failed = entries.contains { entry in
             switch entry.phase {
             case .completed, .skipped: false
