@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import OpenAPIKit
 import Server
 import Testing
 import WhisperAPICore
@@ -22,6 +23,11 @@ import WhisperAPICore
             })
             #expect(served.count == 35 && served.contains("POST /v1/audio/transcriptions") && served.contains("GET /api/v1/transcriptions/{id}/result"), "\(served.sorted())")
             #expect(documented == served, "only documented: \(documented.subtracting(served)); only served: \(served.subtracting(documented))")
+            // The served bytes are a valid OpenAPI 3.1 document: OpenAPIKit reads them back and its validator
+            // (every reference resolves, every operation answers something, paths are unique) passes.
+            let typed = try JSONDecoder().decode(OpenAPI.Document.self, from: Data(buffer: response.body))
+            #expect(typed.openAPIVersion == .v3_1_0)
+            try typed.validate()
             // Every $ref points at something the document defines.
             let text = String(buffer: response.body)
             let components = try #require(document["components"] as? [String: [String: Any]])
