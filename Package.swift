@@ -141,11 +141,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The use cases, each one type (Submission, JobControl, plan checks, administration): what the
+        // routes, the dashboard and the CLI call. No HTTP: they take typed requests and throw `APIError`.
+        .target(
+            name: "Services",
+            dependencies: ["WhisperAPICore", "Persistence", "Webhooks"]
+        ),
         // The Hummingbird application: routes, auth, upload, status sync.
         .target(
             name: "Server",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "Worker", "Webhooks", "Limits",
+                "WhisperAPICore", "Services", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "Worker", "Webhooks", "Limits",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -170,7 +176,7 @@ let package = Package(
         .executableTarget(
             name: "whisperapi",
             dependencies: [
-                "Server", "TerminalClient",
+                "Server", "Services", "TerminalClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -201,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "WhisperAPITests",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Webhooks", "Limits", "TestProcesses", "TerminalClient", "Worker",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Services", "Webhooks", "Limits", "TestProcesses", "TerminalClient", "Worker",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -6,7 +6,7 @@ extension RedisTranscriptionQueue {
     public func claimNextJob(lockDuration: Duration) async throws -> LeasedJob? {
         try await sweepStalledJobsIfDue()
         while true {
-            let (fetched, _) = try await queue.fetchNextJob(token: UUID().uuidString.lowercased(), lockDuration: lockDuration)
+            let (fetched, _) = try await queue.fetchNextJob(token: UUID().lowercasedString, lockDuration: lockDuration)
             guard let active = fetched else { return nil }
             if let deferred = active.job.deferredFailure {
                 _ = try await queue.fail(active, reason: deferred, retryable: false)

@@ -1,24 +1,24 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import WhisperAPICore
 
-/// An error the API reports as `{success:false, error:{code, message}}`, with its code's status.
-public struct APIError: HTTPResponseError, Sendable {
-    public let status: HTTPResponse.Status
-    public let errorCode: ErrorCode
-    public let message: String
-    /// Valid choices for a rejected parameter, shown to the client.
-    public var allowed: [String]?
-    public var headers: HTTPFields = [:]
+/// Use cases throw `APIError`; here it becomes an HTTP answer.
+extension APIError: HTTPResponseError {
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
 
-    /// The code as clients see it.
-    public var code: String { errorCode.rawValue }
+    /// The headers as HTTP fields (names that are not valid field names are dropped).
+    var fields: HTTPFields {
+        var fields = HTTPFields()
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        return fields
+    }
 
-    /// An error with its code's status (`status` only where an HTTP error of the framework is passed on).
-    public init(_ code: ErrorCode, _ message: String, allowed: [String]? = nil, status: HTTPResponse.Status? = nil) {
-        self.status = status ?? code.status
-        self.errorCode = code
-        self.message = message
-        self.allowed = allowed
+    /// Adds HTTP fields to the headers the answer carries.
+    mutating func add(_ fields: HTTPFields) {
+        for field in fields { headers[field.name.canonicalName] = field.value }
     }
 
     struct Body: Encodable {
@@ -33,17 +33,9 @@ public struct APIError: HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try JSONBody.response(status, Body(error: .init(code: code, message: message, allowed: allowed)))
-        for field in headers { response.headers.append(field) }
+        response.headers.append(contentsOf: fields)
         return response
     }
-}
-
-extension APIError {
-    static let missingKey = APIError(.unauthorized, "Authorization: Bearer <api key> is required")
-    static let invalidKey = APIError(.invalidAPIKey, "the API key is malformed, unknown or revoked")
-    static let notFound = APIError(.notFound, "transcription not found")
-    static let forbidden = APIError(.forbidden, "this route needs an admin key")
-
 }
 
 extension Request {

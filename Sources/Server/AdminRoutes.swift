@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Services
 import WhisperAPICore
 
 /// Refuses callers whose user is not an admin: 403.
@@ -14,9 +15,7 @@ struct AdminOnlyMiddleware: RouterMiddleware {
 
 /// The admin API under `/api/v1/admin` (admin keys only): users, plans, keys, usage, the queue.
 struct AdminRoutes {
-    let backend: Backend
-
-    var actions: AdminActions { AdminActions(backend: backend) }
+    let actions: AdminActions
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("users", use: listUsers)
@@ -31,7 +30,7 @@ struct AdminRoutes {
         group.post("queue/cleanup", use: cleanUp)
     }
 
-    struct UserDTO: Encodable {
+    struct UserDTO: Encodable, Sendable {
         let id: String
         let email: String
         let plan: Plan
@@ -47,7 +46,7 @@ struct AdminRoutes {
         }
     }
 
-    struct KeyDTO: Encodable {
+    struct KeyDTO: Encodable, Sendable {
         let prefix: String
         let name: String?
         let createdAt: Date
@@ -65,7 +64,7 @@ struct AdminRoutes {
         }
     }
 
-    struct NewKeyDTO: Encodable {
+    struct NewKeyDTO: Encodable, Sendable {
         let prefix: String
         /// Shown once.
         let key: String
@@ -73,7 +72,7 @@ struct AdminRoutes {
         let webhookSecret: String
     }
 
-    struct Items<T: Encodable>: Encodable {
+    struct Items<T: Encodable & Sendable>: Encodable, Sendable {
         let items: [T]
     }
 
@@ -92,11 +91,11 @@ struct AdminRoutes {
         return plan
     }
 
-    @Sendable func listUsers(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(Items(items: try await backend.users.all().map(UserDTO.init)))
+    @Sendable func listUsers(_ request: Request, context: AppRequestContext) async throws -> Success<Items<UserDTO>> {
+        Success(Items(items: try await actions.allUsers().map(UserDTO.init)))
     }
 
-    @Sendable func createUser(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func createUser(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Success<UserDTO>> {
         struct Body: Decodable {
             let email: String
             let plan: String?
@@ -105,7 +104,7 @@ struct AdminRoutes {
         let input = try await request.decodeJSON(Body.self, context: context, expected: #"{"email": "…", "plan": "FREE|PRO|PAYG", "isAdmin": false}"#)
         do {
             let user = try await actions.createUser(email: input.email, plan: try Self.plan(input.plan ?? "FREE"), isAdmin: input.isAdmin ?? false)
-            return try JSONBody.success(UserDTO(user), status: .created)
+            return Success.with(.created, UserDTO(user))
         } catch let refusal as AdminActions.Refusal {
             switch refusal {
             case .invalidEmail: throw APIError(.invalidEmail, refusal.description)
@@ -114,53 +113,53 @@ struct AdminRoutes {
         }
     }
 
-    @Sendable func readUser(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(UserDTO(try await user(context)))
+    @Sendable func readUser(_ request: Request, context: AppRequestContext) async throws -> Success<UserDTO> {
+        Success(UserDTO(try await user(context)))
     }
 
-    @Sendable func changePlan(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func changePlan(_ request: Request, context: AppRequestContext) async throws -> Success<UserDTO> {
         struct Body: Decodable {
             let plan: String
         }
         let target = try await user(context)
         let input = try await request.decodeJSON(Body.self, context: context, expected: #"{"plan": "FREE|PRO|PAYG"}"#)
         let updated = try await actions.setPlan(user: target.id.uuidString, plan: try Self.plan(input.plan))
-        return try JSONBody.success(UserDTO(updated))
+        return Success(UserDTO(updated))
     }
 
-    @Sendable func usage(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(try await actions.usage(of: try await user(context)))
+    @Sendable func usage(_ request: Request, context: AppRequestContext) async throws -> Success<UsageReport> {
+        Success(try await actions.usage(of: try await user(context)))
     }
 
-    @Sendable func listKeys(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(Items(items: try await backend.users.keys(userId: try await user(context).id).map(KeyDTO.init)))
+    @Sendable func listKeys(_ request: Request, context: AppRequestContext) async throws -> Success<Items<KeyDTO>> {
+        Success(Items(items: try await actions.keys(of: try await user(context)).map(KeyDTO.init)))
     }
 
-    @Sendable func createKey(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func createKey(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Success<NewKeyDTO>> {
         struct Body: Decodable {
             let name: String?
         }
         let target = try await user(context)
         let input = (try? await request.decode(as: Body.self, context: context)) ?? Body(name: nil)
         let (key, record) = try await actions.createKey(email: target.email, name: input.name.map { String($0.prefix(100)) })
-        return try JSONBody.success(NewKeyDTO(prefix: record.prefix, key: key, webhookSecret: record.webhookSecret ?? ""), status: .created)
+        return Success.with(.created, NewKeyDTO(prefix: record.prefix, key: key, webhookSecret: record.webhookSecret ?? ""))
     }
 
-    @Sendable func revokeKey(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func revokeKey(_ request: Request, context: AppRequestContext) async throws -> Success<[String: String]> {
         let prefix = context.parameters.get("prefix") ?? ""
         do {
             try await actions.revokeKey(prefix: prefix)
         } catch is AdminActions.Refusal {
             throw APIError(.keyNotFound, "no active key with prefix \(prefix)")
         }
-        return try JSONBody.success(["revoked": prefix])
+        return Success(["revoked": prefix])
     }
 
-    @Sendable func queueStats(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(try await backend.queue.getQueueStats())
+    @Sendable func queueStats(_ request: Request, context: AppRequestContext) async throws -> Success<QueueStats> {
+        Success(try await actions.queueStats())
     }
 
-    @Sendable func cleanUp(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(["removed": try await actions.cleanUpQueue()])
+    @Sendable func cleanUp(_ request: Request, context: AppRequestContext) async throws -> Success<[String: Int]> {
+        Success(["removed": try await actions.cleanUpQueue()])
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Services
 import Storage
 import Webhooks
 import Worker
@@ -15,7 +16,7 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     router.add(middleware: ErrorEnvelopeMiddleware())
     router.add(middleware: DashboardMiddleware(files: DashboardFiles(root: backend.configuration.dashboardRoot, logger: Logger(label: "whisperapi.dashboard"))))
     router.add(middleware: MethodNotAllowedMiddleware(table: routeTable))
-    router.get("health") { _, _ in try JSONBody.response(.ok, ["status": "ok"]) }
+    router.get("health") { _, _ in ["status": "ok"] }
     let readiness = Readiness(database: backend.database, queue: backend.queue, storage: backend.storage)
     router.get("ready") { _, context -> Response in try await readiness.response(logger: context.logger) }
     if let local = backend.storage as? LocalObjectStorage {
@@ -29,19 +30,30 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     }
     let limits = RateLimitMiddleware(limiter: backend.rateLimiter, policy: backend.configuration.planPolicy)
     let authenticate = AuthMiddleware(users: backend.users, sessions: backend.sessions, publicURL: backend.configuration.publicURL)
-    SessionRoutes(backend: backend).register(open: router.group(), authenticated: router.group().add(middleware: authenticate))
+    let configuration = backend.configuration
+    SessionRoutes(users: backend.users, sessions: backend.sessions, configuration: configuration)
+        .register(open: router.group(), authenticated: router.group().add(middleware: authenticate))
     let api = router.group("api/v1").add(middleware: authenticate).add(middleware: limits)
-    TranscriptionRoutes(backend: backend).register(on: api)
-    WebhookRoutes(backend: backend).register(on: api)
-    UsageRoutes(backend: backend).register(on: api)
-    AdminRoutes(backend: backend).register(on: api.group("admin").add(middleware: AdminOnlyMiddleware()))
+    TranscriptionRoutes(
+        transcriptions: backend.transcriptions, storage: backend.storage, submission: backend.submission,
+        jobControl: backend.jobControl, maxUploadBytes: configuration.maxUploadBytes
+    ).register(on: api)
+    WebhookRoutes(
+        users: backend.users, transcriptions: backend.transcriptions, attemptLog: backend.webhookAttempts,
+        targets: WebhookTargetCheck(allowPrivate: configuration.webhookAllowPrivate)
+    ).register(on: api)
+    UsageRoutes(administration: backend.administration).register(on: api)
+    AdminRoutes(actions: backend.administration).register(on: api.group("admin").add(middleware: AdminOnlyMiddleware()))
     // OpenAI's routes answer errors in OpenAI's envelope (the inner middleware maps every error to an APIError first).
     let openAI = router.group("v1")
         .add(middleware: OpenAIErrorMiddleware())
         .add(middleware: ErrorEnvelopeMiddleware())
         .add(middleware: authenticate)
         .add(middleware: limits)
-    OpenAIRoutes(backend: backend).register(on: openAI)
+    OpenAIRoutes(
+        transcriptions: backend.transcriptions, storage: backend.storage, submission: backend.submission,
+        jobControl: backend.jobControl, maxUploadBytes: configuration.openAIMaxUploadBytes, jobTimeout: configuration.jobTimeout
+    ).register(on: openAI)
     routeTable.load(router.routes.map { (method: $0.method.rawValue, path: $0.path.description) })
     return router
 }

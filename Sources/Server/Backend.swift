@@ -6,6 +6,7 @@ import Persistence
 import RedisClient
 import RedisQueue
 import SQLQueue
+import Services
 import Storage
 import WhisperAPICore
 
@@ -111,4 +112,17 @@ public struct Backend: Sendable {
 /// The configuration cannot work as given.
 public struct ConfigurationError: Error, CustomStringConvertible {
     public let description: String
+}
+
+/// The use cases on these backends, each given only what it uses.
+extension Backend {
+    public var submission: Submission {
+        Submission(
+            transcriptions: transcriptions, usage: usage, queue: queue, storage: storage, locks: locks,
+            plans: configuration.planPolicy, allowPrivateWebhooks: configuration.webhookAllowPrivate)
+    }
+
+    public var jobControl: JobControl { JobControl(transcriptions: transcriptions, queue: queue) }
+
+    public var administration: AdminActions { AdminActions(users: users, usage: usage, queue: queue, configuration: configuration) }
 }

@@ -36,7 +36,7 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
             case 400..<500: .badRequest
             default: .internalError
             }
-            throw APIError(code, error.body ?? error.status.reasonPhrase, status: error.status)
+            throw APIError(code, error.body ?? error.status.reasonPhrase, status: error.status.code)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             throw APIError(.internalError, "an internal error occurred")

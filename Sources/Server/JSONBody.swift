@@ -1,8 +1,26 @@
 import Foundation
 import Hummingbird
 
-/// JSON responses with the service's encoder (also the request context's `responseEncoder`, so a handler that returns
-/// an `Encodable` value gets the same JSON). A value that cannot be encoded is an error, never an empty 2xx.
+/// The seed's success envelope, `{"success": true, "data": …}`: handlers return it and Hummingbird encodes it with the
+/// context's response encoder (`JSONBody.encoder`). A value that cannot be encoded is an error, never an empty 2xx.
+struct Success<Payload: Encodable & Sendable>: ResponseEncodable, Sendable {
+    let success = true
+    let data: Payload
+
+    init(_ data: Payload) {
+        self.data = data
+    }
+
+    /// The envelope answered with another status than 200 (`201 Created`, `202 Accepted`).
+    static func with(_ status: HTTPResponse.Status, _ data: Payload) -> EditedResponse<Success<Payload>> {
+        EditedResponse(status: status, response: Success(data))
+    }
+
+    private enum CodingKeys: String, CodingKey { case success, data }
+}
+
+/// The service's JSON encoder (ISO 8601 dates, sorted keys), also the request context's `responseEncoder`; and JSON
+/// answers built outside a handler's return value (errors, OpenAI's shapes).
 enum JSONBody {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -17,15 +35,5 @@ enum JSONBody {
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// The seed's success envelope: `{success:true, data:…}`.
-    static func success<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        try response(status, Envelope(data: value))
-    }
-
-    struct Envelope<T: Encodable>: Encodable {
-        let success = true
-        let data: T
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Persistence
+import Services
 import WhisperAPICore
 
 /// Turns presented credentials into the caller's identity: an API key, or a session opened with one. A revoked key

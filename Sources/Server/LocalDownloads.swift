@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Storage
+import WhisperAPICore
 
 /// Serves a local object at a URL made by `LocalObjectStorage.downloadURL`.
 func signedDownload(_ request: Request, storage: LocalObjectStorage) async throws -> Response {

@@ -33,7 +33,7 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
             let allowed = table.methods(for: request.uri.path)
             guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { throw error }
             var refusal = APIError(.methodNotAllowed, "\(request.method.rawValue) is not served here", allowed: allowed)
-            refusal.headers[.allow] = allowed.joined(separator: ", ")
+            refusal.headers["Allow"] = allowed.joined(separator: ", ")
             throw refusal
         }
     }

@@ -28,7 +28,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
     static func body(for error: APIError) -> Body {
         var message = error.message
         if let allowed = error.allowed { message += " (allowed: \(allowed.joined(separator: ", ")))" }
-        let type = error.status.code >= 500 ? "server_error" : "invalid_request_error"
+        let type = error.statusCode >= 500 ? "server_error" : "invalid_request_error"
         return Body(error: .init(message: message, type: type, param: params[error.code], code: error.code.lowercased()))
     }
 
@@ -37,7 +37,7 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             var response = try JSONBody.response(error.status, Self.body(for: error))
-            for field in error.headers { response.headers.append(field) }
+            response.headers.append(contentsOf: error.fields)
             return response
         }
     }

@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Persistence
+import Services
 import WhisperAPICore
 
 /// OpenAI's audio API, so the official SDKs work unchanged: `POST /v1/audio/transcriptions`,
@@ -10,7 +12,14 @@ import WhisperAPICore
 /// and answers in OpenAI's shapes and error envelope, or with `stream=true` sends the text as it is
 /// transcribed. A client that goes away before the answer is complete cancels its job.
 struct OpenAIRoutes {
-    let backend: Backend
+    let transcriptions: TranscriptionRepository
+    let storage: any ObjectStorage
+    let submission: Submission
+    let jobControl: JobControl
+    /// The largest upload (OpenAI's own limit is 25 MB; `OPENAI_MAX_UPLOAD_BYTES`).
+    let maxUploadBytes: Int64
+    /// How long a request waits for its job: twice the job timeout, so a retried job can still answer.
+    let jobTimeout: Duration
 
     /// Model names clients may send, as `/v1/models` lists them.
     static let models = ["whisper-1"] + WhisperModels.accepted.filter { $0 != "whisper-1" }
@@ -37,26 +46,25 @@ struct OpenAIRoutes {
 
     func transcribe(_ request: Request, context: AppRequestContext, task: TranscriptionTask) async throws -> Response {
         let identity = try context.requireIdentity()
-        let (row, stream) = try await Submission(backend: backend).submit(by: identity, maxFileBytes: backend.configuration.openAIMaxUploadBytes) { writer, limit in
+        let (row, stream) = try await submission.submit(by: identity, maxFileBytes: maxUploadBytes) { writer, limit in
             let upload = try await UploadReceiver(maxFileBytes: limit).receive(request, into: writer)
             return (try Self.submitRequest(upload.fields, task: task), ReceivedAudio(size: upload.size, filename: upload.filename), try Self.wantsStream(upload.fields))
         }
-        let cancellation = Cancellation(transcriptions: backend.transcriptions, queue: backend.queue)
+        let jobControl = self.jobControl
         let watch = DisconnectWatch(channel: context.channel) {
-            if let (cancelled, _) = try? await cancellation.cancel(row), cancelled {
+            if let (cancelled, _) = try? await jobControl.cancel(row), cancelled {
                 context.logger.info("client went away; job cancelled", metadata: ["transcriptionId": "\(row.id.lowercasedString)"])
             }
         }
         let updates = RowUpdates(
-            row: row, repository: backend.transcriptions, interval: .milliseconds(100),
-            deadline: ContinuousClock.now + backend.configuration.jobTimeout * 2)
+            row: row, repository: transcriptions, interval: .milliseconds(100), deadline: ContinuousClock.now + jobTimeout * 2)
         if stream { return streamText(updates, watch: watch) }
         var finished = row
         for try await value in updates { finished = value }
         watch.finish()
         guard finished.status.isTerminal else { throw Self.timeout }
         guard finished.status == .completed else { throw Self.failure(finished) }
-        guard let response = try await StoredResults(storage: backend.storage).rendered(finished, as: finished.format) else {
+        guard let response = try await StoredResults(storage: storage).rendered(finished, as: finished.format) else {
             throw APIError(.resultMissing, "the transcript could not be read")
         }
         return response
@@ -127,7 +135,7 @@ struct OpenAIRoutes {
     /// the row's running transcript, whichever worker and API server), then `transcript.text.done` with
     /// the whole text; a failure ends the stream with OpenAI's error object.
     func streamText(_ updates: RowUpdates, watch: DisconnectWatch) -> Response {
-        let results = StoredResults(storage: backend.storage)
+        let results = StoredResults(storage: storage)
         let body = ResponseBody { writer in
             var sent = ""
             var current = updates.row

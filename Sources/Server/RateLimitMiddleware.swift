@@ -25,8 +25,8 @@ struct RateLimitMiddleware: RouterMiddleware {
         ]
         guard decision.allowed else {
             var error = APIError(.rateLimited, "this key may make \(decision.limit) requests per \(Int(policy.rateWindow.inSeconds)) s on the \(identity.user.plan.rawValue) plan")
-            error.headers = headers
-            error.headers[.retryAfter] = reset
+            error.add(headers)
+            error.headers["Retry-After"] = reset
             throw error
         }
         do {
@@ -34,7 +34,7 @@ struct RateLimitMiddleware: RouterMiddleware {
             for field in headers { response.headers[field.name] = field.value }
             return response
         } catch var error as APIError {
-            for field in headers { error.headers[field.name] = field.value }
+            error.add(headers)
             throw error
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Persistence
+import Services
 import WhisperAPICore
 
 /// `/auth/session`: the dashboard signs in with an API key and gets an HttpOnly session cookie; the key itself never
@@ -9,12 +10,6 @@ struct SessionRoutes {
     let users: UserRepository
     let sessions: SessionRepository
     let configuration: ServiceConfiguration
-
-    init(backend: Backend) {
-        users = backend.users
-        sessions = backend.sessions
-        configuration = backend.configuration
-    }
 
     /// `POST` (sign in) needs no credentials; `GET` and `DELETE` go behind the auth middleware.
     func register(open: RouterGroup<AppRequestContext>, authenticated: RouterGroup<AppRequestContext>) {
@@ -28,8 +23,8 @@ struct SessionRoutes {
     }
 
     /// What a page needs to know about its session: who, the CSRF token for state-changing requests, the plan's limits.
-    struct SessionDTO: Encodable {
-        struct Limits: Encodable {
+    struct SessionDTO: Encodable, Sendable {
+        struct Limits: Encodable, Sendable {
             let models: [String]
             let maxUploadBytes: Int64
             let concurrentJobs: Int
@@ -43,35 +38,30 @@ struct SessionRoutes {
         let limits: Limits
     }
 
-    @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Success<SessionDTO>> {
         try CrossSiteCheck.sameOrigin(request, publicURL: configuration.publicURL)
         let body = try await request.decodeJSON(SignIn.self, context: context, expected: #"{"key": "wapi_…"}"#)
         let key = body.key.trimmingCharacters(in: .whitespacesAndNewlines)
         let identity = try await KeyAuthenticator(users: users).identity(key: key)
         let lifetime = configuration.sessionLifetime
         let (token, session) = try await sessions.open(keyId: identity.keyId, userId: identity.user.id, lifetime: lifetime.inSeconds)
-        var response = try JSONBody.success(describe(identity, session: session))
-        response.setCookie(SessionCookie.set(token: token, lifetime: lifetime, secure: configuration.secureCookies))
-        response.headers[.cacheControl] = "no-store"
-        return response
+        let cookie = SessionCookie.set(token: token, lifetime: lifetime, secure: configuration.secureCookies)
+        return EditedResponse(headers: [.setCookie: cookie.description, .cacheControl: "no-store"], response: Success(describe(identity, session: session)))
     }
 
-    @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Success<SessionDTO>> {
         let identity = try context.requireIdentity()
         guard let session = identity.session else {
             throw APIError(.noSession, "this request has no dashboard session (it used a bearer key)")
         }
-        var response = try JSONBody.success(describe(identity, session: session))
-        response.headers[.cacheControl] = "no-store"
-        return response
+        return EditedResponse(headers: [.cacheControl: "no-store"], response: Success(describe(identity, session: session)))
     }
 
-    @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Success<[String: Bool]>> {
         let identity = try context.requireIdentity()
         if let session = identity.session { try await sessions.close(id: session.id) }
-        var response = try JSONBody.success(["signedOut": true])
-        response.setCookie(SessionCookie.clear(secure: configuration.secureCookies))
-        return response
+        let cookie = SessionCookie.clear(secure: configuration.secureCookies)
+        return EditedResponse(headers: [.setCookie: cookie.description], response: Success(["signedOut": true]))
     }
 
     func describe(_ identity: Identity, session: SessionRecord) -> SessionDTO {

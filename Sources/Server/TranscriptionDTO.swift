@@ -86,8 +86,3 @@ struct PageDTO: Encodable {
     let items: [TranscriptionDTO]
     let nextCursor: String?
 }
-
-extension UUID {
-    /// The lowercase form the API uses everywhere.
-    var lowercasedString: String { uuidString.lowercased() }
-}

@@ -2,11 +2,17 @@ import Engine
 import Foundation
 import Hummingbird
 import Persistence
+import Services
 import WhisperAPICore
 
 /// The seed's REST API: submit, status, cancel, list, read and result.
 struct TranscriptionRoutes {
-    let backend: Backend
+    let transcriptions: TranscriptionRepository
+    let storage: any ObjectStorage
+    let submission: Submission
+    let jobControl: JobControl
+    /// The largest upload this route takes (the plan's own limit may be lower).
+    let maxUploadBytes: Int64
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("transcribe", use: submit)
@@ -18,46 +24,42 @@ struct TranscriptionRoutes {
         group.get("transcriptions/:id", use: read)
         group.get("transcriptions/:id/result", use: result)
         group.get("transcriptions/:id/audio", use: audio)
-        group.get("events", use: UserEvents(transcriptions: backend.transcriptions).stream)
+        group.get("events", use: UserEvents(transcriptions: transcriptions).stream)
     }
 
     // MARK: - Submit
 
-    var submission: Submission { Submission(backend: backend) }
-
-    @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (transcription, _) = try await submission.submit(by: try context.requireIdentity(), maxFileBytes: backend.configuration.maxUploadBytes) { writer, limit in
+    @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> some ResponseGenerator {
+        let (transcription, _) = try await submission.submit(by: try context.requireIdentity(), maxFileBytes: maxUploadBytes) { writer, limit in
             let upload = try await UploadReceiver(maxFileBytes: limit).receive(request, into: writer)
             return (SubmitRequest(fields: upload.fields), ReceivedAudio(size: upload.size, filename: upload.filename), ())
         }
-        return try JSONBody.success(
-            SubmittedDTO(transcriptionId: transcription.id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued),
-            status: .accepted)
+        return Success.with(.accepted, SubmittedDTO(transcriptionId: transcription.id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued))
     }
 
     // MARK: - Read
 
     func owned(_ context: AppRequestContext) async throws -> Transcription {
-        try await context.ownedTranscription(in: backend.transcriptions)
+        try await context.ownedTranscription(in: transcriptions)
     }
 
-    @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(StatusDTO(try await owned(context)))
+    @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Success<StatusDTO> {
+        Success(StatusDTO(try await owned(context)))
     }
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
-        ProgressEvents(transcriptions: backend.transcriptions).stream(try await owned(context), request: request)
+        ProgressEvents(transcriptions: transcriptions).stream(try await owned(context), request: request)
     }
 
     @Sendable func audio(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try await AudioDownload(storage: backend.storage).serve(try await owned(context), request: request)
+        try await AudioDownload(storage: storage).serve(try await owned(context), request: request)
     }
 
-    @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(TranscriptionDTO(try await owned(context)))
+    @Sendable func read(_ request: Request, context: AppRequestContext) async throws -> Success<TranscriptionDTO> {
+        Success(TranscriptionDTO(try await owned(context)))
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Success<PageDTO> {
         let identity = try context.requireIdentity()
         let query = request.uri.queryParameters
         let limit = query["limit"].map { Int(String($0)) } ?? 20
@@ -78,10 +80,10 @@ struct TranscriptionRoutes {
             }
             status = parsed
         }
-        let rows = try await backend.transcriptions.list(owner: identity.user.id, limit: limit + 1, after: cursor, status: status)
+        let rows = try await transcriptions.list(owner: identity.user.id, limit: limit + 1, after: cursor, status: status)
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { TranscriptionCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
-        return try JSONBody.success(PageDTO(items: page.map(TranscriptionDTO.init), nextCursor: next))
+        return Success(PageDTO(items: page.map(TranscriptionDTO.init), nextCursor: next))
     }
 
     @Sendable func result(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -99,11 +101,11 @@ struct TranscriptionRoutes {
         // `?redirect=1`: the stored result document itself (canonical JSON), at a short-lived URL
         // (S3: presigned; local storage: the signed /api/v1/files route).
         if ["1", "true"].contains(request.uri.queryParameters["redirect"].map(String.init) ?? ""),
-           let url = try await backend.storage.downloadURL(key: key, expiresIn: 300)
+           let url = try await storage.downloadURL(key: key, expiresIn: 300)
         {
             return Response(status: .temporaryRedirect, headers: [.location: url.absoluteString])
         }
-        guard let response = try await StoredResults(storage: backend.storage).rendered(row, as: format) else {
+        guard let response = try await StoredResults(storage: storage).rendered(row, as: format) else {
             throw APIError(.resultMissing, "the result is no longer stored")
         }
         return response
@@ -111,31 +113,18 @@ struct TranscriptionRoutes {
 
     // MARK: - Cancel
 
-    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Success<CancelDTO> {
         let row = try await owned(context)
-        let (cancelled, status) = try await Cancellation(transcriptions: backend.transcriptions, queue: backend.queue).cancel(row)
-        return try JSONBody.success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: cancelled, status: status))
+        let (cancelled, status) = try await jobControl.cancel(row)
+        return Success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: cancelled, status: status))
     }
 
     // MARK: - Retry
 
-    /// Puts a FAILED transcription's job back in the queue, with its attempts counted afresh (the seed's retryFailedJob).
-    @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> Response {
+    /// Puts a FAILED transcription's job back in the queue.
+    @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> Success<SubmittedDTO> {
         let row = try await owned(context)
-        guard row.status == .failed, let jobId = row.jobId else {
-            throw APIError(.notFailed, "only a FAILED transcription can be retried; this one is \(row.status.rawValue)")
-        }
-        guard try await backend.queue.retryFailedJob(jobId) else {
-            throw APIError(.jobGone, "the failed job is no longer in the queue; submit the audio again")
-        }
-        let updated = try await backend.transcriptions.update(id: row.id) { row in
-            row.status = .queued
-            row.progress = 0
-            row.errorMessage = nil
-            row.completedAt = nil
-            row.clearPartial()
-            row.retryCount += 1
-        }
-        return try JSONBody.success(SubmittedDTO(transcriptionId: row.id.lowercasedString, jobId: jobId, status: updated?.status ?? .queued))
+        let (jobId, status) = try await jobControl.retry(row)
+        return Success(SubmittedDTO(transcriptionId: row.id.lowercasedString, jobId: jobId, status: status))
     }
 }

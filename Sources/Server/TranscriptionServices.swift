@@ -16,24 +16,6 @@ extension AppRequestContext {
     }
 }
 
-/// Cancelling a transcription's job, for the cancel route and for a client that went away.
-struct Cancellation: Sendable {
-    let transcriptions: TranscriptionRepository
-    let queue: any TranscriptionQueue
-
-    /// Stops the row's job (removed from the queue, or its worker told to stop) and marks the row cancelled.
-    /// Returns whether it was cancelled and the status the row has now.
-    func cancel(_ row: Transcription) async throws -> (cancelled: Bool, status: TranscriptionStatus) {
-        guard !row.status.isTerminal, let jobId = row.jobId else { return (false, row.status) }
-        if try await queue.cancelJob(jobId) {
-            let updated = try await transcriptions.update(id: row.id) { $0.status = .cancelled; $0.clearPartial() }
-            // Its webhook is queued by the status sync, from the queue's own cancel event.
-            return (true, updated?.status ?? .cancelled)
-        }
-        return (false, try await transcriptions.find(id: row.id, owner: nil)?.status ?? row.status)
-    }
-}
-
 /// A completed transcription's stored transcript, and its renderings.
 struct StoredResults: Sendable {
     let storage: any ObjectStorage

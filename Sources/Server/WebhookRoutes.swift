@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Persistence
+import Services
 import Webhooks
 import WhisperAPICore
 
@@ -11,13 +12,6 @@ struct WebhookRoutes {
     let attemptLog: WebhookAttemptRepository
     let targets: WebhookTargetCheck
 
-    init(backend: Backend) {
-        users = backend.users
-        transcriptions = backend.transcriptions
-        attemptLog = backend.webhookAttempts
-        targets = WebhookTargetCheck(allowPrivate: backend.configuration.webhookAllowPrivate)
-    }
-
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("transcriptions/:id/webhooks", use: attempts)
         group.get("keys/current/webhook", use: settings)
@@ -25,7 +19,7 @@ struct WebhookRoutes {
         group.post("keys/current/webhook/secret", use: rotateSecret)
     }
 
-    struct AttemptDTO: Encodable {
+    struct AttemptDTO: Encodable, Sendable {
         let deliveryId: String
         let event: WebhookEvent
         let url: String
@@ -38,22 +32,22 @@ struct WebhookRoutes {
         let createdAt: Date
     }
 
-    struct AttemptsDTO: Encodable {
+    struct AttemptsDTO: Encodable, Sendable {
         let items: [AttemptDTO]
     }
 
     /// `GET /api/v1/transcriptions/:id/webhooks`: every delivery attempt, oldest first.
-    @Sendable func attempts(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func attempts(_ request: Request, context: AppRequestContext) async throws -> Success<AttemptsDTO> {
         let row = try await context.ownedTranscription(in: transcriptions)
         let items = try await attemptLog.attempts(transcriptionId: row.id).map { a in
             AttemptDTO(
                 deliveryId: a.deliveryId, event: a.event, url: a.url, attempt: a.attempt, statusCode: a.statusCode, error: a.error,
                 succeeded: a.succeeded, willRetry: a.willRetry, durationMs: a.durationMs, createdAt: a.createdAt)
         }
-        return try JSONBody.success(AttemptsDTO(items: items))
+        return Success(AttemptsDTO(items: items))
     }
 
-    struct SettingsDTO: Codable {
+    struct SettingsDTO: Codable, Sendable {
         let url: String?
 
         enum CodingKeys: String, CodingKey {
@@ -81,29 +75,29 @@ struct WebhookRoutes {
     }
 
     /// `GET /api/v1/keys/current/webhook`: the calling key's default webhook URL.
-    @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSONBody.success(SettingsDTO(url: try context.requireIdentity().defaultWebhookURL))
+    @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> Success<SettingsDTO> {
+        Success(SettingsDTO(url: try context.requireIdentity().defaultWebhookURL))
     }
 
     /// `PUT /api/v1/keys/current/webhook` with `{"url": "https://…"}` (or `null` to clear).
-    @Sendable func setURL(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func setURL(_ request: Request, context: AppRequestContext) async throws -> Success<SettingsDTO> {
         let identity = try context.requireIdentity()
         let body = try await request.decodeJSON(SettingsDTO.self, context: context, expected: #"{"url": "https://…"} or {"url": null}"#)
         let url = body.url?.trimmingCharacters(in: .whitespaces).nilIfEmpty
         if let url { try await targets.check(url) }
         try await users.setWebhookURL(keyId: identity.keyId, url)
-        return try JSONBody.success(SettingsDTO(url: url))
+        return Success(SettingsDTO(url: url))
     }
 
-    struct SecretDTO: Encodable {
+    struct SecretDTO: Encodable, Sendable {
         let secret: String
     }
 
     /// `POST /api/v1/keys/current/webhook/secret`: a new signing secret for the calling key, shown this once.
-    @Sendable func rotateSecret(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func rotateSecret(_ request: Request, context: AppRequestContext) async throws -> Success<SecretDTO> {
         let identity = try context.requireIdentity()
         let secret = APIKeyMaterial.generateWebhookSecret()
         try await users.setWebhookSecret(keyId: identity.keyId, secret)
-        return try JSONBody.success(SecretDTO(secret: secret))
+        return Success(SecretDTO(secret: secret))
     }
 }

@@ -33,7 +33,7 @@ public struct WebhookNotifier: Sendable {
     /// (transcription, event, and how often it was retried) makes the queue keep one.
     public func notify(_ row: Transcription, at date: Date = Date()) async throws {
         guard let url = row.webhookURL, let keyId = row.apiKeyId, let event = WebhookEvent(row.status) else { return }
-        let transcriptionId = row.id.uuidString.lowercased()
+        let transcriptionId = row.id.lowercasedString
         // No ':' (BullMQ reserves it in job ids).
         let id = "\(transcriptionId)_\(event.rawValue)_\(row.retryCount)"
         let payload = Payload(

@@ -48,7 +48,7 @@ public struct TranscriptionJobResult: Codable, Sendable, Equatable {
 public enum StorageKeys {
     /// Where an uploaded audio file lives.
     public static func audio(user: UUID, transcription: UUID) -> String {
-        "audio/\(user.uuidString.lowercased())/\(transcription.uuidString.lowercased())"
+        "audio/\(user.lowercasedString)/\(transcription.lowercasedString)"
     }
 
     /// Where the canonical result JSON lives.

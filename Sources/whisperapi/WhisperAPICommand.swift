@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Server
+import Services
 import WhisperAPICore
 
 /// The `whisperapi` command: the server and its admin tools.
@@ -63,7 +64,7 @@ struct Serve: AsyncParsableCommand {
         if let workers { configuration.workerConcurrency = max(0, workers) }
         let logger = common.logger()
         let backend = try await Backend.open(configuration, logger: logger)
-        if let (user, key) = try await AdminActions(backend: backend).bootstrapAdminIfNeeded() {
+        if let (user, key) = try await backend.administration.bootstrapAdminIfNeeded() {
             say("""
                 ================================================================
                 First start: created admin user \(user.email) (plan \(user.plan.rawValue)).
@@ -116,8 +117,8 @@ struct Users: AsyncParsableCommand {
             guard let plan = Plan(rawValue: plan.uppercased()) else {
                 throw ValidationError("plan must be one of FREE, PRO, PAYG")
             }
-            let user = try await common.withBackend { try await AdminActions(backend: $0).createUser(email: email, plan: plan, isAdmin: admin) }
-            say("created user \(user.email) id=\(user.id.uuidString.lowercased()) plan=\(user.plan.rawValue) admin=\(user.isAdmin)")
+            let user = try await common.withBackend { try await $0.administration.createUser(email: email, plan: plan, isAdmin: admin) }
+            say("created user \(user.email) id=\(user.id.lowercasedString) plan=\(user.plan.rawValue) admin=\(user.isAdmin)")
         }
     }
 
@@ -127,7 +128,7 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             for user in try await common.withBackend({ try await $0.users.all() }) {
-                say("\(user.email)\t\(user.plan.rawValue)\t\(user.isAdmin ? "admin" : "-")\t\(user.id.uuidString.lowercased())")
+                say("\(user.email)\t\(user.plan.rawValue)\t\(user.isAdmin ? "admin" : "-")\t\(user.id.lowercasedString)")
             }
         }
     }
@@ -142,7 +143,7 @@ extension Users {
 
         func run() async throws {
             guard let plan = Plan(rawValue: plan.uppercased()) else { throw ValidationError("plan must be one of FREE, PRO, PAYG") }
-            let updated = try await common.withBackend { try await AdminActions(backend: $0).setPlan(user: user, plan: plan) }
+            let updated = try await common.withBackend { try await $0.administration.setPlan(user: user, plan: plan) }
             say("\(updated.email) is now on \(updated.plan.rawValue)")
         }
     }
@@ -154,7 +155,7 @@ extension Users {
 
         func run() async throws {
             let report = try await common.withBackend { backend in
-                let actions = AdminActions(backend: backend)
+                let actions = backend.administration
                 return try await actions.usage(of: try await actions.find(user: user))
             }
             let quota = report.quotaMinutes.map { "\($0) min quota, \(report.remainingMinutes ?? 0) left" } ?? "no quota (metered)"
@@ -173,7 +174,7 @@ struct Keys: AsyncParsableCommand {
 
         func run() async throws {
             let keys = try await common.withBackend { backend in
-                try await backend.users.keys(userId: try await AdminActions(backend: backend).find(user: user).id)
+                try await backend.users.keys(userId: try await backend.administration.find(user: user).id)
             }
             for key in keys {
                 let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
@@ -189,7 +190,7 @@ struct Keys: AsyncParsableCommand {
         @Option(help: "A name to recognise the key by.") var name: String?
 
         func run() async throws {
-            let (key, record) = try await common.withBackend { try await AdminActions(backend: $0).createKey(email: email, name: name) }
+            let (key, record) = try await common.withBackend { try await $0.administration.createKey(email: email, name: name) }
             say("created key \(record.prefix) for \(email); it and its webhook signing secret will not be shown again.")
             say("webhook signing secret: \(record.webhookSecret ?? "")")
             say(key)
@@ -202,7 +203,7 @@ struct Keys: AsyncParsableCommand {
         @Argument(help: "The key's prefix, e.g. wapi_AbCd1234.") var prefix: String
 
         func run() async throws {
-            try await common.withBackend { try await AdminActions(backend: $0).revokeKey(prefix: prefix) }
+            try await common.withBackend { try await $0.administration.revokeKey(prefix: prefix) }
             say("revoked \(prefix)")
         }
     }
@@ -217,7 +218,7 @@ struct QueueCommand: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() async throws {
-            let removed = try await common.withBackend { try await AdminActions(backend: $0).cleanUpQueue() }
+            let removed = try await common.withBackend { try await $0.administration.cleanUpQueue() }
             say("removed \(removed) job(s)")
         }
     }

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import OpenAPIKit
 import Server
+import Services
 import Testing
 import WhisperAPICore
 
@@ -82,7 +83,7 @@ import WhisperAPICore
                 #expect(try errorCode(response) == "INVALID_API_KEY")
             }
             #expect(try await client.get("/api/v1/transcriptions", key: harness.freeKey).status == .ok)
-            try await AdminActions(backend: harness.backend).revokeKey(prefix: try #require(APIKeyMaterial.prefix(of: harness.freeKey)))
+            try await harness.backend.administration.revokeKey(prefix: try #require(APIKeyMaterial.prefix(of: harness.freeKey)))
             let revoked = try await client.get("/api/v1/transcriptions", key: harness.freeKey)
             #expect(revoked.status == .unauthorized)
             #expect(try errorCode(revoked) == "INVALID_API_KEY")

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Server
+import Services
 import Testing
 import WhisperAPICore
 
@@ -58,7 +59,7 @@ struct APIHarness {
         let backend = try await Backend.open(configuration, logger: logger)
         let outcome: Result<Void, any Error>
         do {
-            let admin = AdminActions(backend: backend)
+            let admin = backend.administration
             _ = try await admin.createUser(email: "free@example.com", plan: .free, isAdmin: false)
             _ = try await admin.createUser(email: "pro@example.com", plan: .pro, isAdmin: false)
             let freeKey = try await admin.createKey(email: "free@example.com", name: nil).key

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Server
+import Services
 import Testing
 import WhisperAPICore
 
@@ -78,7 +79,7 @@ import WhisperAPICore
             #expect(try after.status == .unauthorized && errorCode(after) == "SESSION_EXPIRED")
             #expect(try await client.execute(uri: "/api/v1/usage", method: .get, headers: [.cookie: second.cookie]).status == .ok)
             let prefix = try #require(APIKeyMaterial.prefix(of: harness.freeKey))
-            try await AdminActions(backend: harness.backend).revokeKey(prefix: prefix)
+            try await harness.backend.administration.revokeKey(prefix: prefix)
             let revoked = try await client.execute(uri: "/api/v1/usage", method: .get, headers: [.cookie: second.cookie])
             #expect(try revoked.status == .unauthorized && errorCode(revoked) == "SESSION_EXPIRED")
             let forged = try await client.execute(uri: "/api/v1/usage", method: .get, headers: [.cookie: "wapi_session=wsess_forged"])

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Server
+import Services
 import Testing
 import WhisperAPICore
 
@@ -16,7 +17,7 @@ import WhisperAPICore
 
     @Test func aMalformedEmailIs400InvalidEmail() async throws {
         try await APIHarness.run { client, harness in
-            let actions = AdminActions(backend: harness.backend)
+            let actions = harness.backend.administration
             _ = try await actions.createUser(email: "root@example.com", plan: .payg, isAdmin: true)
             let admin = try await actions.createKey(email: "root@example.com", name: nil).key
             for email in ["", "   ", "no-at-sign", "two@at@signs", "spaces in@example.com", String(repeating: "a", count: 1_000_000) + "@example.com"] {

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Server
+import Services
 import Testing
 import WhisperAPICore
 
@@ -140,7 +141,7 @@ import WhisperAPICore
     @Test(arguments: DatabaseDriver.available)
     func theAdminAPIManagesUsersPlansKeysAndTheQueueForAdminsOnly(database: DatabaseDriver) async throws {
         try await APIHarness.run(database: database) { client, harness in
-            let actions = AdminActions(backend: harness.backend)
+            let actions = harness.backend.administration
             _ = try await actions.createUser(email: "root@example.com", plan: .payg, isAdmin: true)
             let admin = try await actions.createKey(email: "root@example.com", name: "admin").key
             func call(_ method: HTTPRequest.Method, _ uri: String, key: String, body: String? = nil) async throws -> TestResponse {

@@ -1,5 +1,6 @@
 import Foundation
 import Server
+import Services
 import Testing
 import WhisperAPICore
 
@@ -23,7 +24,7 @@ import WhisperAPICore
         try await APIHarness.withBackend { harness, _ in
             let pro = try await identity(harness, email: "pro@example.com")
             let bytes = wavBytes()
-            let (row, _) = try await Submission(backend: harness.backend).submit(
+            let (row, _) = try await harness.backend.submission.submit(
                 by: pro, maxFileBytes: 1 << 20, receive: audio(bytes, SubmitRequest(model: "base", language: "DE", task: "translate")))
             #expect(row.status == .queued && row.model == "base" && row.language == "de" && row.task == .translate)
             #expect(row.originalFilename == "talk.wav" && row.fileSize == Int64(bytes.count))
@@ -37,7 +38,7 @@ import WhisperAPICore
     @Test func aRefusedSubmissionLeavesNothingBehind() async throws {
         try await APIHarness.withBackend(environment: ["PLAN_FREE_MODELS": "tiny.en"]) { harness, _ in
             let free = try await identity(harness, email: "free@example.com")
-            let submission = Submission(backend: harness.backend)
+            let submission = harness.backend.submission
             for (request, code) in [
                 (SubmitRequest(model: "large-v9"), "INVALID_MODEL"), (SubmitRequest(model: "base"), "MODEL_NOT_IN_PLAN"),
                 (SubmitRequest(task: "translate"), "INVALID_TASK"), (SubmitRequest(language: "not a code"), "INVALID_LANGUAGE"),
@@ -56,7 +57,7 @@ import WhisperAPICore
     @Test func thePlansConcurrencyIsCheckedBeforeAnyAudioIsRead() async throws {
         try await APIHarness.withBackend(environment: ["PLAN_FREE_CONCURRENT_JOBS": "1"]) { harness, _ in
             let free = try await identity(harness, email: "free@example.com")
-            let submission = Submission(backend: harness.backend)
+            let submission = harness.backend.submission
             _ = try await submission.submit(by: free, maxFileBytes: 1 << 20, receive: audio(wavBytes(), SubmitRequest()))
             let error = await #expect(throws: APIError.self) {
                 _ = try await submission.submit(by: free, maxFileBytes: 1 << 20) { _, _ -> (request: SubmitRequest, audio: ReceivedAudio, extra: Void) in
@@ -65,6 +66,28 @@ import WhisperAPICore
                 }
             }
             #expect(error?.code == "TOO_MANY_CONCURRENT_JOBS")
+        }
+    }
+
+    @Test func cancellationAndRetryMoveARowOnlyWhereItsStateAllows() async throws {
+        try await APIHarness.withBackend { harness, _ in
+            let pro = try await identity(harness, email: "pro@example.com")
+            let (row, _) = try await harness.backend.submission.submit(by: pro, maxFileBytes: 1 << 20, receive: audio(wavBytes(), SubmitRequest()))
+            // Only a FAILED row is retried.
+            let notFailed = await #expect(throws: APIError.self) { _ = try await harness.backend.jobControl.retry(row) }
+            #expect(notFailed?.code == "NOT_FAILED" && notFailed?.statusCode == 409)
+            // A row marked FAILED whose job the queue does not hold as failed: the job is gone, the row stays FAILED.
+            let failed = try #require(try await harness.backend.transcriptions.update(id: row.id) { $0.status = .failed })
+            let gone = await #expect(throws: APIError.self) { _ = try await harness.backend.jobControl.retry(failed) }
+            #expect(gone?.code == "JOB_GONE" && gone?.statusCode == 410)
+            #expect(try await harness.backend.transcriptions.find(id: row.id, owner: nil)?.status == .failed)
+            // A queued job is cancelled once; a second cancel changes nothing.
+            let (second, _) = try await harness.backend.submission.submit(by: pro, maxFileBytes: 1 << 20, receive: audio(wavBytes(), SubmitRequest()))
+            let first = try await harness.backend.jobControl.cancel(second)
+            #expect(first.cancelled && first.status == .cancelled)
+            let cancelled = try #require(try await harness.backend.transcriptions.find(id: second.id, owner: nil))
+            let again = try await harness.backend.jobControl.cancel(cancelled)
+            #expect(!again.cancelled && again.status == .cancelled)
         }
     }
 }

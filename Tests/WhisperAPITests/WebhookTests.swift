@@ -8,6 +8,7 @@ import RedisClient
 import RedisQueue
 import SQLQueue
 import Server
+import Services
 import Testing
 import Webhooks
 import WhisperAPICore
@@ -191,7 +192,7 @@ import WhisperAPICore
 
     @Test func newKeysHaveTheirOwnSecret() async throws {
         try await APIHarness.run { _, harness in
-            let admin = AdminActions(backend: harness.backend)
+            let admin = harness.backend.administration
             let one = try await admin.createKey(email: "free@example.com", name: "one").record
             let two = try await admin.createKey(email: "free@example.com", name: "two").record
             #expect(one.webhookSecret?.hasPrefix("whsec_") == true)

@@ -1,12 +1,19 @@
 import Foundation
+import Persistence
 import WhisperAPICore
 
 /// User, key, usage and queue administration shared by the CLI and the admin API.
 public struct AdminActions: Sendable {
-    let backend: Backend
+    let users: UserRepository
+    let usageRecords: UsageRepository
+    let queue: any TranscriptionQueue
+    let configuration: ServiceConfiguration
 
-    public init(backend: Backend) {
-        self.backend = backend
+    public init(users: UserRepository, usage: UsageRepository, queue: any TranscriptionQueue, configuration: ServiceConfiguration) {
+        self.users = users
+        self.usageRecords = usage
+        self.queue = queue
+        self.configuration = configuration
     }
 
     /// Why an admin action was refused.
@@ -42,16 +49,16 @@ public struct AdminActions: Sendable {
     public func createUser(email: String, plan: Plan, isAdmin: Bool) async throws -> User {
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
         guard Self.isValidEmail(email) else { throw Refusal.invalidEmail }
-        if try await backend.users.find(email: email) != nil {
+        if try await users.find(email: email) != nil {
             throw Refusal.emailTaken(email)
         }
-        return try await backend.users.create(User(email: email, plan: plan, isAdmin: isAdmin))
+        return try await users.create(User(email: email, plan: plan, isAdmin: isAdmin))
     }
 
     /// Creates a key for the user with this email; the plaintext is returned once and never stored. The record
     /// holds the key's webhook signing secret, also to be shown once.
     public func createKey(email: String, name: String?) async throws -> (key: String, record: APIKeyRecord) {
-        guard let user = try await backend.users.find(email: email.lowercased()) else {
+        guard let user = try await users.find(email: email.lowercased()) else {
             throw Refusal.noSuchUser(email)
         }
         return try await createKey(for: user, name: name)
@@ -61,13 +68,13 @@ public struct AdminActions: Sendable {
         let generated = APIKeyMaterial.generate()
         let record = APIKeyRecord(
             userId: user.id, name: name, prefix: generated.prefix, hash: generated.hash, webhookSecret: APIKeyMaterial.generateWebhookSecret())
-        try await backend.users.addKey(record)
+        try await users.addKey(record)
         return (generated.plaintext, record)
     }
 
     /// Revokes the key with this display prefix.
     public func revokeKey(prefix: String) async throws {
-        guard try await backend.users.revokeKey(prefix: prefix) else {
+        guard try await users.revokeKey(prefix: prefix) else {
             throw Refusal.noSuchKey(prefix)
         }
     }
@@ -75,7 +82,7 @@ public struct AdminActions: Sendable {
     /// Changes the plan of the user with this email or id.
     public func setPlan(user reference: String, plan: Plan) async throws -> User {
         let user = try await find(user: reference)
-        guard let updated = try await backend.users.setPlan(userId: user.id, plan) else {
+        guard let updated = try await users.setPlan(userId: user.id, plan) else {
             throw Refusal.noSuchUser(reference)
         }
         return updated
@@ -84,9 +91,9 @@ public struct AdminActions: Sendable {
     /// The user with this email or id.
     public func find(user reference: String) async throws -> User {
         let found = if let id = UUID(uuidString: reference) {
-            try await backend.users.find(id: id)
+            try await users.find(id: id)
         } else {
-            try await backend.users.find(email: reference.lowercased())
+            try await users.find(email: reference.lowercased())
         }
         guard let found else { throw Refusal.noSuchUser(reference) }
         return found
@@ -95,24 +102,39 @@ public struct AdminActions: Sendable {
     /// A user's usage this month, with the plan's quota.
     public func usage(of user: User, now: Date = Date()) async throws -> UsageReport {
         let period = UsagePeriod(containing: now)
-        let totals = try await backend.usage.totals(userId: user.id, period: period)
-        let quota = backend.configuration.planPolicy.limits(for: user.plan).monthlyAudioMinutes
+        let totals = try await usageRecords.totals(userId: user.id, period: period)
+        let quota = configuration.planPolicy.limits(for: user.plan).monthlyAudioMinutes
         func milli(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
         let minutes = totals.audioSeconds / 60
-        let daily = try await backend.usage.daily(userId: user.id, period: period)
+        let daily = try await usageRecords.daily(userId: user.id, period: period)
             .map { DailyUsage(day: $0.day, audioMinutes: milli($0.audioSeconds / 60)) }
         return UsageReport(
-            userId: user.id.uuidString.lowercased(), plan: user.plan, period: period.description,
+            userId: user.id.lowercasedString, plan: user.plan, period: period.description,
             audioSeconds: milli(totals.audioSeconds), audioMinutes: milli(minutes), jobs: totals.jobs, quotaMinutes: quota,
             remainingMinutes: quota.map { milli(max(0, Double($0) - minutes)) }, periodEndsAt: period.end, daily: daily)
+    }
+
+    /// Every user, oldest first.
+    public func allUsers() async throws -> [User] {
+        try await users.all()
+    }
+
+    /// A user's keys, never their secrets.
+    public func keys(of user: User) async throws -> [APIKeyRecord] {
+        try await users.keys(userId: user.id)
+    }
+
+    /// Job counts by state.
+    public func queueStats() async throws -> QueueStats {
+        try await queue.getQueueStats()
     }
 
     /// Deletes finished jobs past the configured retention now; returns how many.
     public func cleanUpQueue() async throws -> Int {
         let now = Date()
-        return try await backend.queue.cleanupOldJobs(
-            completedBefore: now.addingTimeInterval(-backend.configuration.jobRetention.inSeconds),
-            failedBefore: now.addingTimeInterval(-backend.configuration.failedJobRetention.inSeconds))
+        return try await queue.cleanupOldJobs(
+            completedBefore: now.addingTimeInterval(-configuration.jobRetention.inSeconds),
+            failedBefore: now.addingTimeInterval(-configuration.failedJobRetention.inSeconds))
     }
 
     /// On first start (no users at all), creates an admin and returns its key, to be shown once.
@@ -120,12 +142,12 @@ public struct AdminActions: Sendable {
     /// Several API servers starting together on one database race here; the losers find the
     /// winner's admin and show nothing.
     public func bootstrapAdminIfNeeded() async throws -> (user: User, key: String)? {
-        guard try await backend.users.count() == 0 else { return nil }
+        guard try await users.count() == 0 else { return nil }
         let user: User
         do {
-            user = try await createUser(email: backend.configuration.adminEmail, plan: .payg, isAdmin: true)
+            user = try await createUser(email: configuration.adminEmail, plan: .payg, isAdmin: true)
         } catch {
-            if try await backend.users.find(email: backend.configuration.adminEmail.lowercased()) != nil { return nil }
+            if try await users.find(email: configuration.adminEmail.lowercased()) != nil { return nil }
             throw error
         }
         let (key, _) = try await createKey(for: user, name: "bootstrap")

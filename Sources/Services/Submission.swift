@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import Persistence
 import Webhooks
 import WhisperAPICore
@@ -70,14 +69,17 @@ public struct Submission: Sendable {
     let guardrails: PlanEnforcement
     let webhookTargets: WebhookTargetCheck
 
-    public init(backend: Backend) {
-        transcriptions = backend.transcriptions
-        queue = backend.queue
-        storage = backend.storage
-        locks = backend.locks
-        plans = backend.configuration.planPolicy
-        guardrails = PlanEnforcement(transcriptions: backend.transcriptions, usage: backend.usage)
-        webhookTargets = WebhookTargetCheck(allowPrivate: backend.configuration.webhookAllowPrivate)
+    public init(
+        transcriptions: TranscriptionRepository, usage: UsageRepository, queue: any TranscriptionQueue, storage: any ObjectStorage,
+        locks: any NamedLock, plans: PlanPolicy, allowPrivateWebhooks: Bool
+    ) {
+        self.transcriptions = transcriptions
+        self.queue = queue
+        self.storage = storage
+        self.locks = locks
+        self.plans = plans
+        guardrails = PlanEnforcement(transcriptions: transcriptions, usage: usage)
+        webhookTargets = WebhookTargetCheck(allowPrivate: allowPrivateWebhooks)
     }
 
     /// Submits audio for `identity`. `receive` streams the audio (at most the byte limit it is given) into the writer
@@ -191,10 +193,14 @@ struct SubmitOptions: Equatable {
 }
 
 /// Refuses a webhook URL the target policy does not allow, as a 400 `INVALID_WEBHOOK_URL`.
-struct WebhookTargetCheck: Sendable {
+public struct WebhookTargetCheck: Sendable {
     let allowPrivate: Bool
 
-    func check(_ url: String) async throws {
+    public init(allowPrivate: Bool) {
+        self.allowPrivate = allowPrivate
+    }
+
+    public func check(_ url: String) async throws {
         do {
             try await WebhookTargetPolicy(allowPrivate: allowPrivate).check(url)
         } catch let refused as WebhookTargetRefused {

@@ -1,6 +1,4 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import Persistence
 import WhisperAPICore
 
@@ -17,7 +15,7 @@ struct PlanEnforcement: Sendable {
         let used = try await usage.totals(userId: user.id, period: period)
         guard used.audioSeconds >= Double(minutes) * 60 else { return }
         var error = APIError(.quotaExceeded, "the \(user.plan.rawValue) plan's \(minutes) audio minutes for \(period) are used up")
-        error.headers[.retryAfter] = String(Int(max(1, period.end.timeIntervalSince(now).rounded(.up))))
+        error.headers["Retry-After"] = String(Int(max(1, period.end.timeIntervalSince(now).rounded(.up))))
         throw error
     }
 
@@ -26,7 +24,7 @@ struct PlanEnforcement: Sendable {
         let active = try await transcriptions.activeCount(owner: user.id)
         guard active >= limits.concurrentJobs else { return }
         var error = APIError(.tooManyConcurrentJobs, "the \(user.plan.rawValue) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once; wait for one to finish")
-        error.headers[.retryAfter] = "10"
+        error.headers["Retry-After"] = "10"
         throw error
     }
 }
