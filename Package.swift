@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit", from: "3.36.0"),
         // Without its default trait (loading external references), which we do not use and which builds slower.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0", traits: []),
+        // Test child processes only (redis-server, openssl, Python peers).
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // Domain types and protocols; no server, database or process imports.
@@ -191,7 +193,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "TestProcesses", path: "Tests/TestProcesses"),
+        .target(
+            name: "TestProcesses",
+            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Tests/TestProcesses"
+        ),
         .testTarget(
             name: "RedisClientTests",
             dependencies: ["RedisClient", "TestProcesses", .product(name: "NIOCore", package: "swift-nio")]

@@ -39,14 +39,12 @@ func pythonPeer(_ command: String, queue: Queue, _ arguments: [String] = []) asy
 /// The peer's last output line (its JSON result).
 func pythonPeerOutput(_ command: String, queue: Queue, _ arguments: [String] = []) async throws -> Data {
     let url = try #require(testRedisURL)
-    let peer = try ChildProcess.start(
+    let peer = try await TestProcesses.run(
         repositoryRoot.appendingPathComponent(".venv/bin/python").path,
         [repositoryRoot.appendingPathComponent("e2e/interop/bullmq_peer.py").path, command,
-         "--redis", url, "--queue", queue.keys.name] + arguments,
-        captureOutput: true)
-    let status = try await peer.wait(timeout: .seconds(120))
-    #expect(status == 0, "python peer \(command) failed")
-    let lines = String(decoding: peer.output(), as: UTF8.self).split(separator: "\n")
+         "--redis", url, "--queue", queue.keys.name] + arguments)
+    #expect(peer.status == 0, "python peer \(command) failed")
+    let lines = peer.output.split(separator: "\n")
     return Data((lines.last ?? "null").utf8)
 }
 

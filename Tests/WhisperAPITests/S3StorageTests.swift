@@ -70,9 +70,9 @@ struct S3StorageTests {
             \(code)
             """
         let python = repositoryRoot + "/.venv/bin/python"
-        let child = try ChildProcess.start(python, ["-c", script, storage.configuration.bucket, storage.configuration.endpoint!], captureOutput: true)
-        #expect(try await child.wait(timeout: .seconds(120)) == 0)
-        return String(decoding: child.output(), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let child = try await TestProcesses.run(python, ["-c", script, storage.configuration.bucket, try #require(storage.configuration.endpoint)])
+        #expect(child.status == 0)
+        return child.output.split(separator: "\n").last.map(String.init) ?? ""
     }
 
     @Test func putGetDeleteAndMissingObjects() async throws {
