@@ -2,7 +2,9 @@
 import { request } from "./api.js";
 import { h, replace, notice, announce } from "./ui.js";
 import { store, signedIn, signedOut } from "./store.js";
-import { renderUpload, renderJobs, renderJob, renderUsage, renderSettings } from "./pages.js";
+import { renderUpload, renderJobs } from "./pages.js";
+import { renderJob } from "./job.js";
+import { renderUsage, renderSettings } from "./account.js";
 import { renderAdmin } from "./admin.js";
 
 const main = document.getElementById("main");
