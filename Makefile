@@ -1,11 +1,12 @@
-# WhisperAPI: `make run` serves on :8080 in embedded mode; `make test` runs every test.
-.PHONY: run setup build test test-deps clean bench-queue bench-multipart
+# WhisperAPI: `make run` serves on :8080 in embedded mode (a release build); `make test` runs every test.
+.PHONY: run setup build test test-deps clean bench bench-queue bench-multipart
 
 PORT ?= 8080
 
-run: setup
-	.build/debug/whisperapi migrate
-	.build/debug/whisperapi serve --port $(PORT)
+run:
+	./scripts/setup.sh release
+	.build/release/whisperapi migrate
+	.build/release/whisperapi serve --port $(PORT)
 
 setup:
 	./scripts/setup.sh
@@ -21,6 +22,9 @@ test-deps:
 
 clean:
 	rm -rf .build data
+
+bench:
+	./bench/speed/run.sh
 
 bench-queue:
 	./bench/queue/run.sh

@@ -124,10 +124,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Limits shared by API servers: rate limits and named locks, in process or on Redis.
+        // Limits shared by API servers: rate limits, named locks and credential-change notices, in process or on Redis.
         .target(
             name: "Limits",
-            dependencies: ["WhisperAPICore", "RedisClient"]
+            dependencies: [
+                "WhisperAPICore", "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         // Webhooks: signing, the target policy, and the sender that drains the webhook queue.
         .target(

@@ -14,7 +14,8 @@ from e2e.support import overlap
 def server(tmp_path_factory):
     from e2e.support import Server
 
-    started = Server(tmp_path_factory.mktemp("openai"), env={"OPENAI_MAX_FILE_SIZE": "1000000"}).start()
+    # Batches of two windows, so that the long file's text is decoded, and streamed, in more than one batch.
+    started = Server(tmp_path_factory.mktemp("openai"), env={"OPENAI_MAX_FILE_SIZE": "1000000", "WHISPER_BATCH_SIZE": "2"}).start()
     yield started
     started.stop()
 
@@ -97,7 +98,8 @@ def test_stream_sends_the_text_as_segments_are_transcribed(client, long_mp3):
             elif event.type == "transcript.text.done":
                 done = (time.monotonic(), event.text)
     assert done is not None, deltas
-    # Whisper decodes 30 s windows, so segments come in bursts: the text arrives in more than one piece.
+    # The engine decodes windows of up to 30 s in batches, so segments come in bursts: with batches of two windows the
+    # text arrives in more than one piece.
     assert len(deltas) >= 2, deltas
     assert "".join(delta for _, delta in deltas) == done[1]
     assert overlap(LONG, done[1]) >= 0.8, done[1]

@@ -1,26 +1,21 @@
-"""JSON-lines server: one request per line on stdin, messages on stdout.
+"""JSON-lines server: requests on stdin, messages on stdout; many jobs at once, batched by the scheduler.
 
-Request:  {"id": "...", "audio": "/path", "model": "tiny.en", "language": null,
-           "task": "transcribe", "prompt": null, "word_timestamps": false}
-Messages: {"type": "ready"} once at start, then per request any number of
-          {"type": "progress", "id", "progress", "segment"} and exactly one of
-          {"type": "result", "id", "result"} or {"type": "error", "id", "code", "message"}.
+Requests: {"id": "...", "audio": "/path", "model": "tiny.en", "language": null, "task": "transcribe",
+           "prompt": null, "word_timestamps": false} to transcribe, {"type": "cancel", "id": "..."} to stop one.
+Messages: {"type": "ready"} once at start, then per job any number of {"type": "progress", "id", "progress",
+          "segment"} and exactly one of {"type": "result", "id", "result"} or {"type": "error", "id", "code",
+          "message"}. A cancelled job gets no further messages.
 """
 from __future__ import annotations
 
 import json
 import os
 import sys
+import threading
 from typing import Any
 
-from .errors import BAD_REQUEST, INTERNAL, EngineError
-from .runner import load_model
-from .runner import transcribe
-
-
-def _send(out, message: dict[str, Any]) -> None:
-    out.write(json.dumps(message, separators=(",", ":")) + "\n")
-    out.flush()
+from .errors import BAD_REQUEST, EngineError
+from .runner import load_model, scheduler
 
 
 def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
@@ -30,29 +25,31 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
             load_model(name)
         except EngineError:
             pass
-    _send(stdout, {"type": "ready", "pid": os.getpid()})
+    writing = threading.Lock()
+
+    def send(message: dict[str, Any]) -> None:
+        line = json.dumps(message, separators=(",", ":")) + "\n"
+        with writing:
+            stdout.write(line)
+            stdout.flush()
+
+    jobs = scheduler()
+    send({"type": "ready", "pid": os.getpid(), "batch_size": jobs.batch_size})
     for line in stdin:
         line = line.strip()
         if not line:
             continue
-        request_id = None
         try:
             request = json.loads(line)
-            if not isinstance(request, dict):
-                raise EngineError(BAD_REQUEST, "request must be a JSON object")
-            request_id = request.get("id")
-
-            def progress(value: int, segment: dict[str, Any]) -> None:
-                _send(stdout, {"type": "progress", "id": request_id, "progress": value, "segment": segment})
-
-            result = transcribe(request, progress)
-            _send(stdout, {"type": "result", "id": request_id, "result": result})
-        except EngineError as error:
-            _send(stdout, {"type": "error", "id": request_id, "code": error.code, "message": error.message})
         except json.JSONDecodeError:
-            _send(stdout, {"type": "error", "id": None, "code": BAD_REQUEST, "message": "request is not valid JSON"})
-        except Exception as error:  # never let one job kill the process
-            _send(stdout, {"type": "error", "id": request_id, "code": INTERNAL, "message": f"{type(error).__name__}: {error}"})
+            send({"type": "error", "id": None, "code": BAD_REQUEST, "message": "request is not valid JSON"})
+            continue
+        if not isinstance(request, dict):
+            send({"type": "error", "id": None, "code": BAD_REQUEST, "message": "request must be a JSON object"})
+        elif request.get("type") == "cancel":
+            jobs.cancel(str(request.get("id")))
+        else:
+            jobs.submit(request, send)
 
 
 def _die_with_parent() -> None:

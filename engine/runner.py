@@ -1,12 +1,14 @@
-"""Runs one transcription with faster-whisper and builds the canonical result."""
+"""Loads models and decodes audio for the scheduler, and runs a transcription as one blocking call (the cloud worker's
+way in; the engine process speaks JSON lines to the scheduler directly)."""
 from __future__ import annotations
 
 import os
 import threading
 from typing import Any, Callable
 
-from .errors import BAD_REQUEST, INVALID_AUDIO, UNSUPPORTED_TASK, EngineError
-from .models import MULTILINGUAL, canonical_name, model_path
+from .errors import INVALID_AUDIO, EngineError
+from .models import canonical_name, model_path
+from .scheduler import Scheduler, default_batch_size
 
 SAMPLE_RATE = 16000
 #: Shorter audio than this is treated as broken, not as silence.
@@ -77,54 +79,37 @@ def _declared_duration(path: str) -> float | None:
     return None
 
 
+_scheduler: Scheduler | None = None
+
+
+def scheduler() -> Scheduler:
+    """The process's one scheduler: every job of this process shares its batches and its loaded models."""
+    global _scheduler
+    with _lock:
+        if _scheduler is None:
+            _scheduler = Scheduler(
+                load_model, decode, batch_size=default_batch_size(_device()), beam_size=int(os.environ.get("WHISPER_BEAM_SIZE", "5"))
+            )
+        return _scheduler
+
+
 def transcribe(request: dict[str, Any], on_progress: ProgressCallback | None = None) -> dict[str, Any]:
-    """Transcribes ``request['audio']`` and returns the canonical result JSON object."""
-    name = canonical_name(request.get("model"))
-    task = request.get("task") or "transcribe"
-    if task not in ("transcribe", "translate"):
-        raise EngineError(BAD_REQUEST, f"unknown task '{task}'")
-    if task == "translate" and name not in MULTILINGUAL:
-        raise EngineError(UNSUPPORTED_TASK, f"model '{name}' is English-only and cannot translate")
-    language = request.get("language") or None
-    if name.endswith(".en"):
-        language = "en"
-    model = load_model(name)
-    audio = decode(str(request.get("audio", "")))
-    duration = len(audio) / SAMPLE_RATE
-    words_wanted = bool(request.get("word_timestamps"))
-    segments_iter, info = model.transcribe(
-        audio,
-        language=language,
-        task=task,
-        initial_prompt=request.get("prompt") or None,
-        word_timestamps=words_wanted,
-        beam_size=int(os.environ.get("WHISPER_BEAM_SIZE", "5")),
-        vad_filter=False,
-    )
-    segments = []
-    for index, segment in enumerate(segments_iter):
-        item: dict[str, Any] = {
-            "id": index,
-            "start": round(segment.start, 3),
-            "end": round(segment.end, 3),
-            "text": segment.text.strip(),
-            "avg_logprob": segment.avg_logprob,
-            "no_speech_prob": segment.no_speech_prob,
-        }
-        if words_wanted and segment.words:
-            item["words"] = [
-                {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3), "probability": w.probability}
-                for w in segment.words
-            ]
-        segments.append(item)
-        if on_progress:
-            progress = int(min(99, max(0, segment.end / duration * 100))) if duration > 0 else 99
-            on_progress(progress, item)
-    return {
-        "text": " ".join(s["text"] for s in segments if s["text"]).strip(),
-        "language": info.language,
-        "duration": round(duration, 3),
-        "model": name,
-        "task": task,
-        "segments": segments,
-    }
+    """Transcribes ``request['audio']`` and returns the canonical result JSON object, batched with whatever else this
+    process is transcribing at the same time. Blocks the calling thread; raises ``EngineError`` for a typed failure."""
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+    request = {**request, "id": request.get("id") or f"local-{id(done)}"}
+
+    def listen(message: dict[str, Any]) -> None:
+        if message["type"] == "progress":
+            if on_progress:
+                on_progress(message["progress"], message["segment"])
+            return
+        outcome.update(message)
+        done.set()
+
+    scheduler().submit(request, listen)
+    done.wait()
+    if outcome["type"] == "error":
+        raise EngineError(outcome["code"], outcome["message"])
+    return outcome["result"]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need (Debian): espeak-ng for test speech, redis-server, postgresql,
+# Installs the system packages the tests need (Debian): espeak-ng for test speech, pocketsphinx-testdata for
+# real human speech (LibriVox clips), redis-server, postgresql,
 # and Chromium with its WebDriver for the dashboard's browser tests.
 set -euo pipefail
-packages=(espeak-ng redis-server postgresql chromium chromium-driver)
+packages=(espeak-ng pocketsphinx-testdata redis-server postgresql chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what WhisperAPI needs to run: the Python engine environment (.venv) with the
-# offline Whisper models, and the Swift build. Safe to run again; it skips what is done.
+# offline Whisper models, and the Swift build (`setup.sh release` for `make run`, a debug build for the tests).
+# Safe to run again; it skips what is done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+configuration=${1:-debug}
 
 PYTHON=${PYTHON:-python3}
 stamp=.venv/.requirements.sha
@@ -18,6 +20,6 @@ fi
 # Join the two halves of the multilingual 'base' model once, into the venv's model cache.
 .venv/bin/python -c "from engine.models import model_path; print('==> models:', model_path('tiny.en'), model_path('base'))"
 
-echo "==> building whisperapi"
-swift build --product whisperapi 2>&1 | grep -vE "^\[|warning: 'swift-distributed-tracing'|CMakeLists.txt" || true
-test -x .build/debug/whisperapi
+echo "==> building whisperapi ($configuration)"
+swift build -c "$configuration" --product whisperapi 2>&1 | grep -vE "^\[|warning: 'swift-distributed-tracing'|CMakeLists.txt" || true
+test -x ".build/$configuration/whisperapi"

@@ -22,16 +22,38 @@ public struct EngineConfiguration: Sendable {
     }
 }
 
-/// One long-lived Python engine process that loads each model once and serves requests in turn.
+/// The worker's one long-lived Python engine process: it loads each model once and runs every job the worker has
+/// at once through its window scheduler, which batches windows across jobs (`engine/scheduler.py`).
 ///
-/// It is started on first use, restarted after a crash, and killed when a run is cancelled.
+/// Jobs share the process: each request is tagged with an id of its own, and the engine's messages are routed back
+/// to the job they belong to. Cancelling a job's task tells the engine to drop it and returns at once; the other
+/// jobs go on. The process is started on first use; if it dies, every job it held fails with a retryable
+/// `ENGINE_CRASHED` and the next job starts a new one.
 public actor EngineProcess: Transcriber {
     let configuration: EngineConfiguration
     let logger: Logger
-    private var process: Process?
-    private var stdin: FileHandle?
-    private var lines: AsyncStream<String>.AsyncIterator?
-    private let runningPID = NIOLockedValueBox<Int32?>(nil)
+    private var running: Running?
+    private var starting: Task<Running, any Error>?
+    private var nextTag = 0
+
+    /// A started process, its input, and the jobs waiting for its messages.
+    private final class Running: Sendable {
+        let process: Process
+        let input: FileHandle
+        let jobs = NIOLockedValueBox([String: AsyncThrowingStream<EngineMessage, any Error>.Continuation]())
+
+        init(process: Process, input: FileHandle) {
+            self.process = process
+            self.input = input
+        }
+
+        /// Ends every job still waiting: the process is gone.
+        func failAll(_ failure: TranscriptionFailure) {
+            for job in jobs.withLockedValue({ jobs in defer { jobs = [:] }; return Array(jobs.values) }) {
+                job.finish(throwing: failure)
+            }
+        }
+    }
 
     public init(configuration: EngineConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -39,77 +61,108 @@ public actor EngineProcess: Transcriber {
     }
 
     /// The running process id, if any.
-    public var pid: Int32? { process?.processIdentifier }
+    public var pid: Int32? { running?.process.processIdentifier }
 
-    /// Runs one request; `onProgress` receives 0–100 and the finished segment as each segment finishes.
-    ///
-    /// Cancelling the calling task kills the process at once; the next run starts a new one.
-    public func transcribe(_ request: TranscriptionRequest, onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void) async throws -> TranscriptResult {
-        try await startIfNeeded()
-        let pidBox = runningPID
-        // The iterator shares its buffer with the stored one, so a local copy reads the same lines.
-        guard var output = lines else { throw TranscriptionFailure(code: "ENGINE_UNAVAILABLE", message: "the engine is not running") }
+    /// Runs one job; `onProgress` receives 0–100 and each segment as the engine finishes it.
+    public func transcribe(
+        _ request: TranscriptionRequest, onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void
+    ) async throws -> TranscriptResult {
+        let engine = try await started()
+        nextTag += 1
+        var tagged = request
+        tagged.id = "\(request.id)#\(nextTag)"  // the same job may be run again while an old attempt drains
+        let tag = tagged.id
+        let (messages, continuation) = AsyncThrowingStream<EngineMessage, any Error>.makeStream()
+        engine.jobs.withLockedValue { $0[tag] = continuation }
+        defer { _ = engine.jobs.withLockedValue { $0.removeValue(forKey: tag) } }
         return try await withTaskCancellationHandler {
-            try send(request)
-            while true {
-                guard let line = await output.next(isolation: #isolation) else {
-                    markDead()
-                    try Task.checkCancellation()
-                    throw TranscriptionFailure(code: "ENGINE_CRASHED", message: "the engine process exited during the job")
-                }
-                guard let message = try? JSONDecoder().decode(EngineMessage.self, from: Data(line.utf8)) else {
-                    logger.warning("engine printed a line that is not a protocol message")
-                    continue
-                }
+            try send(tagged, to: engine)
+            for try await message in messages {
                 switch message.type {
                 case "progress":
                     if let value = message.progress { await onProgress(value, message.segment) }
                 case "result":
                     guard let result = message.result else { throw TranscriptionFailure(code: "ENGINE_ERROR", message: "empty result") }
                     return result
-                case "error":
-                    throw TranscriptionFailure(code: message.code ?? "ENGINE_ERROR", message: message.message ?? "engine error")
                 default:
-                    continue
+                    throw TranscriptionFailure(code: message.code ?? "ENGINE_ERROR", message: message.message ?? "engine error")
                 }
             }
+            try Task.checkCancellation()
+            throw Self.crashed
         } onCancel: {
-            if let pid = pidBox.withLockedValue({ $0 }) { kill(pid, SIGKILL) }
+            continuation.finish(throwing: CancellationError())
+            Task { await self.cancel(tag, in: engine) }
         }
     }
 
-    /// Stops the process (used on shutdown).
+    /// Stops the process (used on shutdown); jobs still running fail.
     public func stop() {
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-        }
-        markDead()
+        guard let running else { return }
+        if running.process.isRunning { kill(running.process.processIdentifier, SIGKILL) }
+        ended(running)
     }
 
-    // MARK: - Process management
+    // MARK: - Messages
 
-    private func send(_ request: TranscriptionRequest) throws {
-        var data = try JSONEncoder().encode(request)
-        data.append(0x0A)
-        do {
-            try stdin?.write(contentsOf: data)
-        } catch {
-            markDead()
+    /// Tells the engine to drop a job (its place in a running batch is dropped when the batch ends).
+    private func cancel(_ tag: String, in engine: Running) {
+        Self.write(EngineCancel(id: tag), to: engine.input)
+    }
+
+    static let crashed = TranscriptionFailure(code: "ENGINE_CRASHED", message: "the engine process exited during the job")
+
+    private func send(_ request: TranscriptionRequest, to engine: Running) throws {
+        guard Self.write(request, to: engine.input) else {
+            ended(engine)
             throw TranscriptionFailure(code: "ENGINE_CRASHED", message: "the engine process is not accepting requests")
         }
     }
 
-    private func markDead() {
-        try? stdin?.close()
-        stdin = nil
-        lines = nil
-        process = nil
-        runningPID.withLockedValue { $0 = nil }
+    /// Writes one request line; false when the process no longer reads.
+    @discardableResult
+    private static func write(_ value: some Encodable, to input: FileHandle) -> Bool {
+        guard var data = try? JSONEncoder().encode(value) else { return false }
+        data.append(0x0A)
+        do {
+            try input.write(contentsOf: data)
+            return true
+        } catch {
+            return false
+        }
     }
 
-    private func startIfNeeded() async throws {
-        if let process, process.isRunning, lines != nil { return }
-        markDead()
+    /// Hands a line from the engine to the job it belongs to.
+    private static func route(_ line: String, in engine: Running, logger: Logger) {
+        guard let message = try? JSONDecoder().decode(EngineMessage.self, from: Data(line.utf8)), let tag = message.id else {
+            if !line.contains("\"ready\"") { logger.warning("engine printed a line that is not a protocol message") }
+            return
+        }
+        guard let job = engine.jobs.withLockedValue({ $0[tag] }) else { return }  // cancelled: its last messages
+        job.yield(message)
+        if message.type != "progress" { job.finish() }
+    }
+
+    // MARK: - Process management
+
+    private func ended(_ engine: Running) {
+        if running === engine { running = nil }
+        try? engine.input.close()
+        engine.failAll(Self.crashed)
+    }
+
+    private func started() async throws -> Running {
+        if let running, running.process.isRunning { return running }
+        if let starting { return try await starting.value }
+        let task = Task { try await launch() }
+        starting = task
+        defer { starting = nil }
+        let engine = try await task.value
+        running = engine
+        return engine
+    }
+
+    private func launch() async throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: configuration.python)
         process.arguments = ["-m", "engine"]
@@ -126,9 +179,42 @@ public actor EngineProcess: Transcriber {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.standardError
+        let lines = Self.lines(of: output.fileHandleForReading)
+        do {
+            try process.run()
+        } catch {
+            throw TranscriptionFailure(code: "ENGINE_UNAVAILABLE", message: "could not start the engine (\(configuration.python))")
+        }
+        let engine = Running(process: process, input: input.fileHandleForWriting)
+        // The engine says "ready" once its interpreter and libraries are loaded; from then on its lines go to the jobs.
+        let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+        let logger = self.logger
+        Task {
+            var started = false
+            for await line in lines {
+                if started {
+                    Self.route(line, in: engine, logger: logger)
+                } else if line.contains("\"ready\"") {
+                    started = true
+                    readyContinuation.yield()
+                }
+            }
+            readyContinuation.finish()
+            await self.ended(engine)
+            if started { logger.warning("engine process exited", metadata: ["pid": "\(process.processIdentifier)"]) }
+        }
+        for await _ in ready {
+            logger.info("engine process started", metadata: ["pid": "\(process.processIdentifier)"])
+            return engine
+        }
+        throw TranscriptionFailure(code: "ENGINE_UNAVAILABLE", message: "the engine exited during start-up")
+    }
+
+    /// The lines a process writes, as they come; the stream ends when the process closes its output.
+    private static func lines(of handle: FileHandle) -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         let buffer = NIOLockedValueBox(Data())
-        output.fileHandleForReading.readabilityHandler = { handle in
+        handle.readabilityHandler = { handle in
             let chunk = handle.availableData
             if chunk.isEmpty {
                 handle.readabilityHandler = nil
@@ -146,31 +232,20 @@ public actor EngineProcess: Transcriber {
             }
             for line in complete { continuation.yield(line) }
         }
-        do {
-            try process.run()
-        } catch {
-            throw TranscriptionFailure(code: "ENGINE_UNAVAILABLE", message: "could not start the engine (\(configuration.python))")
-        }
-        self.process = process
-        self.stdin = input.fileHandleForWriting
-        var iterator = stream.makeAsyncIterator()
-        runningPID.withLockedValue { $0 = process.processIdentifier }
-        // The engine says "ready" once its interpreter and libraries are loaded.
-        while let line = await iterator.next(isolation: #isolation) {
-            if line.contains("\"ready\"") {
-                self.lines = iterator
-                logger.info("engine process started", metadata: ["pid": "\(process.processIdentifier)"])
-                return
-            }
-        }
-        markDead()
-        throw TranscriptionFailure(code: "ENGINE_UNAVAILABLE", message: "the engine exited during start-up")
+        return stream
     }
 }
 
+/// Tells the engine to drop a job.
+struct EngineCancel: Encodable {
+    let type = "cancel"
+    let id: String
+}
+
 /// A line from the engine.
-struct EngineMessage: Decodable {
+struct EngineMessage: Decodable, Sendable {
     var type: String
+    var id: String?
     var progress: Int?
     var segment: ProgressSegment?
     var result: TranscriptResult?

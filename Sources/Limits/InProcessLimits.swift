@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import WhisperAPICore
 
 /// Rate limits in this process's memory (embedded mode: one API server).
@@ -61,4 +62,31 @@ public actor InProcessLock: NamedLock {
             held.remove(name)
         }
     }
+}
+
+/// Credential changes on one machine (embedded mode): counted in this process, and marked in a file beside the
+/// database, so that a change made by another process on the same data directory (the `whisperapi keys revoke`
+/// command) is seen by the server on its next request. Reading the mark is one `stat` call.
+public final class LocalCredentialNotices: CredentialNotices {
+    private let changes = NIOLockedValueBox(0)
+    let markPath: String
+
+    /// Marks changes in `<directory>/credentials-changed`.
+    public init(directory: String) {
+        markPath = directory + "/credentials-changed"
+    }
+
+    public func announce() async {
+        changes.withLockedValue { $0 += 1 }
+        // The file's modification time is the mark; writing it anew moves it on.
+        FileManager.default.createFile(atPath: markPath, contents: Data(UUID().uuidString.utf8))
+    }
+
+    public var generation: Int {
+        var info = stat()
+        let marked = stat(markPath, &info) == 0 ? Int(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int(info.st_mtim.tv_nsec) &+ Int(info.st_size) : 0
+        return changes.withLockedValue { $0 } &* 1_000_003 &+ marked
+    }
+
+    public func follow() async {}
 }

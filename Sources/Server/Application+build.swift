@@ -11,6 +11,10 @@ import WhisperAPICore
 
 /// Builds the router with every route and middleware.
 public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
+    buildRouter(backend: backend, identities: IdentityCache(notices: backend.credentialNotices, lifetime: backend.configuration.keyCacheLifetime))
+}
+
+func buildRouter(backend: Backend, identities: IdentityCache) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     let routeTable = MethodNotAllowedMiddleware<AppRequestContext>.RouteTable()
     router.add(middleware: ErrorEnvelopeMiddleware())
@@ -29,7 +33,8 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
     }
     let limits = RateLimitMiddleware(limiter: backend.rateLimiter, policy: backend.configuration.planPolicy)
-    let authenticate = AuthMiddleware(users: backend.users, sessions: backend.sessions, publicURL: backend.configuration.publicURL)
+    let authenticate = AuthMiddleware(
+        users: backend.users, sessions: backend.sessions, identities: identities, publicURL: backend.configuration.publicURL)
     let configuration = backend.configuration
     SessionRoutes(users: backend.users, sessions: backend.sessions, configuration: configuration)
         .register(open: router.group(), authenticated: router.group().add(middleware: authenticate))
@@ -40,7 +45,7 @@ public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
     ).register(on: api)
     WebhookRoutes(
         users: backend.users, transcriptions: backend.transcriptions, attemptLog: backend.webhookAttempts,
-        targets: WebhookTargetCheck(allowPrivate: configuration.webhookAllowPrivate)
+        targets: WebhookTargetCheck(allowPrivate: configuration.webhookAllowPrivate), notices: backend.credentialNotices
     ).register(on: api)
     UsageRoutes(administration: backend.administration).register(on: api)
     AdminRoutes(actions: backend.administration).register(on: api.group("admin").add(middleware: AdminOnlyMiddleware()))
@@ -65,6 +70,7 @@ public func buildApplication(backend: Backend, workers: Int, logger: Logger) -> 
     let configuration = backend.configuration
     var services: [any Service] = [
         BackendLifetime(backend: backend),
+        CredentialFollower(notices: backend.credentialNotices),
         StatusSync(backend: backend, logger: logger),
         RetentionCleanup(backend: backend, logger: logger),
         WebhookDispatcher(
@@ -82,17 +88,15 @@ public func buildApplication(backend: Backend, workers: Int, logger: Logger) -> 
         logger: logger)
 }
 
-/// The worker pool: `concurrency` slots with their own engine processes.
+/// The worker pool: `concurrency` jobs at once, all in one engine process that batches them together.
 func buildWorker(
     _ configuration: ServiceConfiguration, leasing: any JobLeasing, storage: any ObjectStorage, concurrency: Int, logger: Logger
 ) -> QueueWorker {
-    var sized = configuration
-    sized.workerConcurrency = concurrency
-    let engine = EngineConfiguration(python: configuration.pythonExecutable, root: configuration.engineRoot, threads: sized.threadsPerEngine)
+    let engine = EngineConfiguration(python: configuration.pythonExecutable, root: configuration.engineRoot, threads: configuration.inferenceThreads)
     return QueueWorker(
         leasing: leasing, processor: TranscriptionProcessor(storage: storage), concurrency: concurrency,
-        lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, logger: logger
-    ) { EngineProcess(configuration: engine, logger: logger) }
+        lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, logger: logger,
+        transcriber: EngineProcess(configuration: engine, logger: logger))
 }
 
 /// A standalone worker process (`whisperapi worker`): the distributed queue and storage, no database.

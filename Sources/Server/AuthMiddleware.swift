@@ -11,13 +11,16 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let users: UserRepository
     let sessions: SessionRepository
+    /// Bearer keys checked recently.
+    let identities: IdentityCache
     /// `PUBLIC_URL`: pages served through a proxy send its origin.
     let publicURL: String?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let header = request.headers[.authorization], !header.isEmpty {
-            context.identity = try await KeyAuthenticator(users: users).identity(authorization: header)
+            let authenticator = KeyAuthenticator(users: users)
+            context.identity = try await identities.identity(key: try KeyAuthenticator.bearerKey(header)) { try await authenticator.identity(key: $0) }
         } else if let token = request.cookies[SessionCookie.name]?.value, !token.isEmpty {
             let identity = try await KeyAuthenticator(users: users).identity(sessionToken: token, sessions: sessions)
             if !SessionCookie.isSafe(request.method) {

@@ -32,6 +32,8 @@ public struct Backend: Sendable {
     /// in Redis with `REDIS_URL` (shared by every API server), else in process.
     public let rateLimiter: any RateLimiter
     public let locks: any NamedLock
+    /// Tells every API server that keys or plans changed (in Redis with `REDIS_URL`, else in process).
+    public let credentialNotices: any CredentialNotices
     /// With Redis: the connections of the webhook queue and the limits.
     let servicesClient: RedisClient?
 
@@ -64,6 +66,8 @@ public struct Backend: Sendable {
                 webhookAttempts: WebhookAttemptRepository(database: db), usage: UsageRepository(database: db),
                 rateLimiter: servicesClient.map { RedisRateLimiter(client: $0, prefix: limitsPrefix) } ?? InProcessRateLimiter(),
                 locks: servicesClient.map { RedisLock(client: $0, prefix: limitsPrefix) } ?? InProcessLock(),
+                credentialNotices: servicesClient.map { RedisCredentialNotices(client: $0, prefix: limitsPrefix, logger: logger) }
+                    ?? LocalCredentialNotices(directory: configuration.dataDirectory),
                 servicesClient: servicesClient)
         } catch {
             await database.shutdown()
@@ -124,5 +128,7 @@ extension Backend {
 
     public var jobControl: JobControl { JobControl(transcriptions: transcriptions, queue: queue) }
 
-    public var administration: AdminActions { AdminActions(users: users, usage: usage, queue: queue, configuration: configuration) }
+    public var administration: AdminActions {
+        AdminActions(users: users, usage: usage, queue: queue, notices: credentialNotices, configuration: configuration)
+    }
 }

@@ -10,11 +10,11 @@ import WhisperAPICore
 struct KeyAuthenticator {
     let users: UserRepository
 
-    /// The identity of an `Authorization` header's bearer key.
-    func identity(authorization header: String) async throws -> Identity {
+    /// The key of an `Authorization: Bearer <key>` header.
+    static func bearerKey(_ header: String) throws -> String {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.invalidKey }
-        return try await identity(key: parts[1].trimmingCharacters(in: .whitespaces))
+        return parts[1].trimmingCharacters(in: .whitespaces)
     }
 
     /// The identity of a plaintext API key.

@@ -21,3 +21,15 @@ struct QueueLifetime: Service {
         await queue.shutdown()
     }
 }
+
+/// Hears other API servers' credential changes for as long as the application runs.
+struct CredentialFollower: Service {
+    let notices: any CredentialNotices
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await notices.follow()
+            try? await gracefulShutdown()
+        }
+    }
+}

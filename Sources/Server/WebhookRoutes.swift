@@ -11,6 +11,8 @@ struct WebhookRoutes {
     let transcriptions: TranscriptionRepository
     let attemptLog: WebhookAttemptRepository
     let targets: WebhookTargetCheck
+    /// The key's default webhook is part of what API servers remember of a key: a change is announced.
+    let notices: any CredentialNotices
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.get("transcriptions/:id/webhooks", use: attempts)
@@ -86,6 +88,7 @@ struct WebhookRoutes {
         let url = body.url?.trimmingCharacters(in: .whitespaces).nilIfEmpty
         if let url { try await targets.check(url) }
         try await users.setWebhookURL(keyId: identity.keyId, url)
+        await notices.announce()
         return Success(SettingsDTO(url: url))
     }
 

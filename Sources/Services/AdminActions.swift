@@ -7,12 +7,18 @@ public struct AdminActions: Sendable {
     let users: UserRepository
     let usageRecords: UsageRepository
     let queue: any TranscriptionQueue
+    /// Told when a key is revoked or a plan changes, so no API server goes on trusting what it remembers.
+    let notices: any CredentialNotices
     let configuration: ServiceConfiguration
 
-    public init(users: UserRepository, usage: UsageRepository, queue: any TranscriptionQueue, configuration: ServiceConfiguration) {
+    public init(
+        users: UserRepository, usage: UsageRepository, queue: any TranscriptionQueue, notices: any CredentialNotices,
+        configuration: ServiceConfiguration
+    ) {
         self.users = users
         self.usageRecords = usage
         self.queue = queue
+        self.notices = notices
         self.configuration = configuration
     }
 
@@ -77,6 +83,7 @@ public struct AdminActions: Sendable {
         guard try await users.revokeKey(prefix: prefix) else {
             throw Refusal.noSuchKey(prefix)
         }
+        await notices.announce()
     }
 
     /// Changes the plan of the user with this email or id.
@@ -85,6 +92,7 @@ public struct AdminActions: Sendable {
         guard let updated = try await users.setPlan(userId: user.id, plan) else {
             throw Refusal.noSuchUser(reference)
         }
+        await notices.announce()
         return updated
     }
 

@@ -31,3 +31,15 @@ public protocol NamedLock: Sendable {
     /// Runs `body` while holding the lock called `name`.
     func withLock<T: Sendable>(_ name: String, _ body: @Sendable () async throws -> T) async throws -> T
 }
+
+/// Tells every API server that stored credentials changed (a key revoked, a user's plan or a key's settings
+/// changed), so that what a server remembers of them is forgotten at once. Drivers: in process (one API server),
+/// and Redis (every API server).
+public protocol CredentialNotices: Sendable {
+    /// Says that credentials changed; this process counts the change at once.
+    func announce() async
+    /// How many changes this process has heard of: its own at once, other servers' as they arrive.
+    var generation: Int { get }
+    /// Hears other servers' announcements until the calling task is cancelled (returns at once where there are none).
+    func follow() async
+}

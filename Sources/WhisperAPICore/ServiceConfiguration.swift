@@ -6,7 +6,7 @@ public struct ServiceConfiguration: Sendable {
     public var port: Int
     /// Root of the embedded database, storage and engine scratch files.
     public var dataDirectory: String
-    /// In-process worker slots (`QUEUE_CONCURRENCY`); 0 runs the API only.
+    /// Jobs the in-process worker runs at once (`QUEUE_CONCURRENCY`), all in its one engine process; 0 runs the API only.
     public var workerConcurrency: Int
     public var retryPolicy: RetryPolicy
     /// How long a worker's lock lasts without renewal before the job is taken again.
@@ -49,6 +49,9 @@ public struct ServiceConfiguration: Sendable {
     public var publicURL: String?
     /// How long a dashboard sign-in lasts (`SESSION_TTL_HOURS`, default 12).
     public var sessionLifetime: Duration
+    /// How long an API server remembers a checked bearer key (`KEY_CACHE_SECONDS`; 0: never). A credential change
+    /// announced by any server makes what it remembers stale at once.
+    public var keyCacheLifetime: Duration
     /// The folder holding the dashboard's pages (`DASHBOARD_ROOT`, default `dashboard/` beside `engine/`).
     public var dashboardRoot: String
 
@@ -98,7 +101,7 @@ public struct ServiceConfiguration: Sendable {
         host = environment["HOST"] ?? "127.0.0.1"
         port = int("PORT", 8080, in: 1...65535)
         dataDirectory = environment["DATA_DIR"] ?? "\(cwd)/data"
-        workerConcurrency = max(0, int("QUEUE_CONCURRENCY", 2))
+        workerConcurrency = max(0, int("QUEUE_CONCURRENCY", 8))
         retryPolicy = RetryPolicy(maxAttempts: int("QUEUE_MAX_RETRIES", 3), baseDelay: .milliseconds(int("QUEUE_RETRY_DELAY", 5000)))
         lockDuration = .milliseconds(max(1000, int("QUEUE_LOCK_DURATION", 30000)))
         stalledInterval = .milliseconds(max(500, int("QUEUE_STALLED_INTERVAL", 30000)))
@@ -121,6 +124,7 @@ public struct ServiceConfiguration: Sendable {
         webhookTimeout = .seconds(max(1, int("WEBHOOK_TIMEOUT_SECONDS", 10)))
         publicURL = url("PUBLIC_URL", schemes: ["http", "https"])
         sessionLifetime = .seconds(max(60, double("SESSION_TTL_HOURS", 12) * 3600))
+        keyCacheLifetime = .seconds(max(0, double("KEY_CACHE_SECONDS", 5)))
         dashboardRoot = environment["DASHBOARD_ROOT"] ?? "\(engineRoot)/dashboard"
         objectStore = nil
         if let bucket = value("S3_BUCKET") {
@@ -160,11 +164,10 @@ public struct ServiceConfiguration: Sendable {
     /// The root of local object storage.
     public var storageDirectory: String { "\(dataDirectory)/storage" }
 
-    /// CPU threads for each engine process: the machine's cores shared among the worker slots.
-    public var threadsPerEngine: Int {
-        if engineThreads > 0 { return engineThreads }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        return max(1, cores / max(1, workerConcurrency))
+    /// CPU threads for the worker's engine: every core (its batches serve every running job), unless
+    /// `WHISPER_CPU_THREADS` says otherwise.
+    public var inferenceThreads: Int {
+        engineThreads > 0 ? engineThreads : max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 }
 

@@ -24,13 +24,19 @@ public struct TranscriptionRequest: Codable, Sendable {
     public var task: String
     public var prompt: String?
     public var wordTimestamps: Bool
+    /// Whether the result is wanted as subtitles (SRT, VTT): segments of a sentence or so, rather than one per window
+    /// of speech (up to 30 s). It costs a word alignment pass.
+    public var subtitles: Bool
 
     enum CodingKeys: String, CodingKey {
-        case id, audio, model, language, task, prompt
+        case id, audio, model, language, task, prompt, subtitles
         case wordTimestamps = "word_timestamps"
     }
 
-    public init(id: String, audio: String, model: String, language: String?, task: String, prompt: String?, wordTimestamps: Bool) {
+    public init(
+        id: String, audio: String, model: String, language: String?, task: String, prompt: String?, wordTimestamps: Bool,
+        subtitles: Bool = false
+    ) {
         self.id = id
         self.audio = audio
         self.model = model
@@ -38,6 +44,7 @@ public struct TranscriptionRequest: Codable, Sendable {
         self.task = task
         self.prompt = prompt
         self.wordTimestamps = wordTimestamps
+        self.subtitles = subtitles
     }
 }
 

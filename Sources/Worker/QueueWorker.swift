@@ -4,9 +4,10 @@ import NIOConcurrencyHelpers
 import ServiceLifecycle
 import WhisperAPICore
 
-/// The worker pool: `concurrency` slots, each with its own transcriber (an engine process), taking jobs from a queue.
+/// The worker pool: `concurrency` slots taking jobs from a queue, all handing them to one transcriber (the worker's
+/// engine process, which batches the jobs it holds together).
 ///
-/// Each job is held under a renewed lock. A cancel from the queue or a lost lock stops the job's
+/// Each job is held under a renewed lock. A cancel from the queue or a lost lock stops the job in the
 /// engine at once; a timeout fails the attempt; shutdown releases active jobs back to the queue.
 public struct QueueWorker: Service {
     let leasing: any JobLeasing
@@ -14,20 +15,20 @@ public struct QueueWorker: Service {
     let concurrency: Int
     let lockDuration: Duration
     let jobTimeout: Duration
-    /// Makes each slot's transcriber.
-    let makeTranscriber: @Sendable () -> any Transcriber
+    /// Every slot's jobs go to this one transcriber.
+    let transcriber: any Transcriber
     let logger: Logger
 
     public init(
         leasing: any JobLeasing, processor: TranscriptionProcessor, concurrency: Int, lockDuration: Duration,
-        jobTimeout: Duration, logger: Logger, makeTranscriber: @escaping @Sendable () -> any Transcriber
+        jobTimeout: Duration, logger: Logger, transcriber: any Transcriber
     ) {
         self.leasing = leasing
         self.processor = processor
         self.concurrency = max(1, concurrency)
         self.lockDuration = lockDuration
         self.jobTimeout = jobTimeout
-        self.makeTranscriber = makeTranscriber
+        self.transcriber = transcriber
         self.logger = logger
     }
 
@@ -61,7 +62,6 @@ public struct QueueWorker: Service {
     }
 
     public func run() async throws {
-        let transcribers = (0..<concurrency).map { _ in makeTranscriber() }
         let active = ActiveJobs()
         let cancellations = leasing.cancellations()
         await withGracefulShutdownHandler {
@@ -69,8 +69,8 @@ public struct QueueWorker: Service {
                 group.addTask {
                     for await id in cancellations { active.stop(id, because: .cancelled) }
                 }
-                for transcriber in transcribers {
-                    group.addTask { await runSlot(transcriber: transcriber, active: active) }
+                for _ in 0..<concurrency {
+                    group.addTask { await runSlot(active: active) }
                 }
                 // Slots end on shutdown; then stop listening for cancels.
                 for _ in 0..<concurrency { await group.next() }
@@ -80,10 +80,10 @@ public struct QueueWorker: Service {
             active.stopping.withLockedValue { $0 = true }
             active.stopAll(because: .shutdown)
         }
-        for transcriber in transcribers { await transcriber.stop() }
+        await transcriber.stop()
     }
 
-    func runSlot(transcriber: any Transcriber, active: ActiveJobs) async {
+    func runSlot(active: ActiveJobs) async {
         var failures = 0
         while !active.stopping.withLockedValue({ $0 }) && !Task.isCancelled {
             do {
@@ -92,7 +92,7 @@ public struct QueueWorker: Service {
                     continue
                 }
                 failures = 0
-                await execute(job, transcriber: transcriber, active: active)
+                await execute(job, active: active)
             } catch {
                 failures += 1
                 logger.error("could not take a job from the queue", metadata: ["error": "\(error)"])
@@ -101,7 +101,7 @@ public struct QueueWorker: Service {
         }
     }
 
-    func execute(_ job: LeasedJob, transcriber: any Transcriber, active: ActiveJobs) async {
+    func execute(_ job: LeasedJob, active: ActiveJobs) async {
         let log = logger.with("jobId", job.id)
         log.info("job started", metadata: ["attempt": "\(job.attempt)"])
         let reason = NIOLockedValueBox<StopReason?>(nil)

@@ -55,7 +55,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Address to listen on (env HOST, default 127.0.0.1).") var host: String?
     @Option(help: "Port to listen on (env PORT, default 8080).") var port: Int?
-    @Option(help: "In-process worker slots (env QUEUE_CONCURRENCY, default 2); 0 for none.") var workers: Int?
+    @Option(help: "Jobs the in-process worker runs at once, batched in its one engine process (env QUEUE_CONCURRENCY, default 8); 0 for none.") var workers: Int?
 
     func run() async throws {
         var configuration = common.configuration()
@@ -85,7 +85,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker", abstract: "Run a standalone worker on the Redis queue (needs REDIS_URL).")
 
     @OptionGroup var common: CommonOptions
-    @Option(help: "Jobs run at once, one engine process each (env QUEUE_CONCURRENCY, default 2).") var concurrency: Int?
+    @Option(help: "Jobs run at once, batched in one engine process (env QUEUE_CONCURRENCY, default 8).") var concurrency: Int?
 
     func run() async throws {
         let configuration = common.configuration()

@@ -68,8 +68,7 @@ actor FakeTranscriber: Transcriber {
             }
             let pool = QueueWorker(
                 leasing: queue, processor: TranscriptionProcessor(storage: storage), concurrency: 1, lockDuration: .seconds(30),
-                jobTimeout: .seconds(30), logger: logger
-            ) { fake }
+                jobTimeout: .seconds(30), logger: logger, transcriber: fake)
             let running = Task { try await pool.run() }
             let outcome: Result<Void, any Error>
             do {

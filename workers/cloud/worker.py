@@ -12,7 +12,8 @@ Run it with the repository's virtual environment and the same settings as `whisp
 Settings: REDIS_URL (required), QUEUE_PREFIX (bull), QUEUE_CONCURRENCY (1),
 QUEUE_LOCK_DURATION (30000 ms), QUEUE_STALLED_INTERVAL (30000 ms), S3_BUCKET, S3_REGION,
 S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE, WHISPER_DEVICE
-(cpu|cuda|auto, default auto here), WHISPER_COMPUTE_TYPE, WHISPER_CPU_THREADS.
+(cpu|cuda|auto, default auto here), WHISPER_COMPUTE_TYPE, WHISPER_CPU_THREADS, WHISPER_BATCH_SIZE (windows decoded
+together: 16 on a GPU, 8 on a CPU). The jobs it runs at once (QUEUE_CONCURRENCY) share the engine's batches.
 SIGTERM or SIGINT stops taking jobs and lets the running ones finish.
 """
 from __future__ import annotations
@@ -134,6 +135,7 @@ class Transcriber:
                 "task": data.get("task") or "transcribe",
                 "prompt": data.get("prompt"),
                 "word_timestamps": bool(data.get("wordTimestamps")),
+                "subtitles": data.get("format") in ("srt", "vtt"),
             }
             try:
                 result = await asyncio.to_thread(runner.transcribe, request, on_progress)

@@ -1,0 +1,166 @@
+"""The engine's window scheduler, through the engine process's own JSON-lines protocol with real Whisper: results of
+jobs batched together equal those of each file run alone, each job's progress rises and its word timings stay
+ordered, a cancel leaves the other jobs of a shared batch intact, and two models run at once. (The worker's side, an
+engine crash mid-batch, is in test_embedded.py; accuracy against raw faster-whisper is in bench/.) Speed is measured
+in bench/, never here."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from e2e.support import ROOT, overlap
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+class Engine:
+    """A `python -m engine` process; messages are collected per job id."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "engine"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "WHISPER_CPU_THREADS": "2", **(env or {})},
+        )
+        self.messages: dict[str, list[dict]] = {}
+        self.finished: dict[str, threading.Event] = {}
+        self.ready = threading.Event()
+        self.info: dict = {}
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self.ready.wait(120), "the engine never said ready"
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            message = json.loads(line)
+            if message["type"] == "ready":
+                self.info = message
+                self.ready.set()
+                continue
+            job = str(message.get("id"))
+            self.messages.setdefault(job, []).append(message)
+            if message["type"] in ("result", "error"):
+                self.finished.setdefault(job, threading.Event()).set()
+
+    def send(self, message: dict) -> None:
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def submit(self, job: str, audio: Path, **options) -> None:
+        self.finished.setdefault(job, threading.Event())
+        self.send({"id": job, "audio": str(audio), "model": "tiny.en", **options})
+
+    def outcome(self, job: str, timeout: float = 300) -> dict:
+        assert self.finished.setdefault(job, threading.Event()).wait(timeout), f"job {job} did not finish"
+        return self.messages[job][-1]
+
+    def result(self, job: str, timeout: float = 300) -> dict:
+        last = self.outcome(job, timeout)
+        assert last["type"] == "result", last
+        return last["result"]
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture()
+def engine():
+    started = Engine()
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="module")
+def librivox() -> list[Path]:
+    clips = sorted(LIBRIVOX.glob("*.wav"))
+    if not clips:
+        pytest.skip("needs Debian's pocketsphinx-testdata (make test installs it)")
+    return clips
+
+
+@pytest.fixture(scope="module")
+def alone():
+    """Each file's text from an engine that runs it alone, one window at a time (WHISPER_BATCH_SIZE=1): the
+    reference a batched run must match."""
+    reference = Engine({"WHISPER_BATCH_SIZE": "1"})
+    done: dict[tuple[str, str], str] = {}
+
+    def text(audio: Path, model: str = "tiny.en") -> str:
+        if (str(audio), model) not in done:
+            job = f"alone{len(done)}"
+            reference.submit(job, audio, model=model)
+            done[(str(audio), model)] = reference.result(job)["text"]
+        return done[(str(audio), model)]
+
+    yield text
+    reference.close()
+
+
+def test_batched_results_equal_those_of_each_file_alone_and_progress_rises_per_job(engine, alone, librivox, audio):
+    files = [*librivox, audio["long"], audio["wav"]]
+    for index, path in enumerate(files):
+        engine.submit(f"job{index}", path)
+    results = [engine.result(f"job{index}") for index in range(len(files))]
+    for path, result in zip(files, results):
+        assert overlap(alone(path), result["text"]) >= 0.97, (path.name, alone(path), result["text"])
+        assert result["duration"] > 0 and result["language"] == "en"
+    for index in range(len(files)):
+        progress = [m for m in engine.messages[f"job{index}"] if m["type"] == "progress"]
+        values = [m["progress"] for m in progress]
+        assert values == sorted(values) and all(0 <= v <= 99 for v in values), values
+        starts = [m["segment"]["start"] for m in progress]
+        assert starts == sorted(starts)
+        assert [m["segment"]["id"] for m in progress] == list(range(len(progress)))
+        assert [m["segment"] for m in progress] == results[index]["segments"]
+
+
+def test_word_timestamps_are_ordered_and_inside_their_segments(engine, librivox):
+    engine.submit("words", librivox[0], word_timestamps=True, prompt="Sense and Sensibility, by Jane Austen.")
+    engine.submit("plain", librivox[1])
+    result = engine.result("words")
+    assert "words" not in engine.result("plain")["segments"][0]
+    previous = 0.0
+    for segment in result["segments"]:
+        assert segment["words"], segment
+        for word in segment["words"]:
+            assert segment["start"] - 0.01 <= word["start"] <= word["end"] <= segment["end"] + 0.01, (segment, word)
+            assert word["start"] >= previous - 0.01
+            previous = word["start"]
+    assert overlap("and mister john dashwood had then leisure to consider how much there might be prudently in his power to do for them",
+                   result["text"]) >= 0.85
+
+
+def test_cancelling_one_job_of_a_shared_batch_leaves_the_others_intact(engine, alone, audio):
+    engine.submit("long", audio["long"])
+    engine.submit("short", audio["wav"])
+    engine.submit("cancelled", audio["long"])
+    time.sleep(0.5)
+    engine.send({"type": "cancel", "id": "cancelled"})
+    assert overlap(alone(audio["wav"]), engine.result("short")["text"]) >= 0.97
+    assert overlap(alone(audio["long"]), engine.result("long")["text"]) >= 0.97
+    time.sleep(1.0)
+    assert not any(m["type"] in ("result", "error") for m in engine.messages.get("cancelled", [])), "a cancelled job ends silently"
+    # The engine goes on serving.
+    engine.submit("after", audio["wav"])
+    assert engine.result("after")["text"]
+
+
+def test_two_models_at_once_both_work_and_bad_requests_fail_alone(engine, alone, audio):
+    engine.submit("english", audio["wav"])
+    engine.submit("german", audio["german"], model="base")
+    engine.submit("translate", audio["german"], model="base", task="translate")
+    engine.submit("broken", audio["text"])
+    engine.submit("english-only", audio["wav"], task="translate")
+    assert engine.result("german")["language"] == "de"
+    assert engine.result("translate")["task"] == "translate"
+    assert overlap(alone(audio["wav"]), engine.result("english")["text"]) >= 0.97
+    assert overlap(alone(audio["german"], "base"), engine.result("german")["text"]) >= 0.97
+    assert engine.outcome("broken")["code"] == "INVALID_AUDIO"
+    assert engine.outcome("english-only")["code"] == "UNSUPPORTED_TASK"
+    assert engine.info["batch_size"] == 8
