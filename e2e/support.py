@@ -7,13 +7,16 @@ import signal
 import socket
 import subprocess
 import time
+import wave
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 BINARY = Path(os.environ.get("WHISPERAPI_BIN", ROOT / ".build" / "debug" / "whisperapi"))
 KEY_PATTERN = re.compile(r"wapi_[A-Za-z0-9]{8}_[A-Za-z0-9]{32}")
 
@@ -291,3 +294,49 @@ def _engine_processes() -> list[tuple[int, int]]:
         if b"-m engine" in cmdline:
             found.append((int(entry.name), parent))
     return found
+
+
+# Real human speech
+
+
+def references() -> dict[str, str]:
+    """Each LibriVox clip's reference transcript."""
+    found = {}
+    for line in (LIBRIVOX / "transcription").read_text().splitlines():
+        match = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
+        if match:
+            found[match.group(2)] = match.group(1).strip()
+    return found
+
+
+def read_wav(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as source:
+        assert source.getframerate() == 16000 and source.getnchannels() == 1, path
+        return np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as target:
+        target.setnchannels(1)
+        target.setsampwidth(2)
+        target.setframerate(16000)
+        target.writeframes(samples.astype(np.int16).tobytes())
+    return path
+
+
+def librivox_audio(folder: Path) -> tuple[Path, str, list[Path], list[str]]:
+    """Real human speech from Debian's pocketsphinx-testdata: a long file (the LibriVox clips in turn, half a second
+    apart, until 5 minutes) and 10 short clips (the clips twice), with their reference transcripts."""
+    texts = references()
+    clips = sorted(LIBRIVOX.glob("*.wav"))
+    gap = np.zeros(8000, dtype=np.int16)
+    parts, reference, length = [], [], 0
+    while length < 300 * 16000:
+        for clip in clips:
+            samples = read_wav(clip)
+            parts += [samples, gap]
+            reference.append(texts[clip.stem])
+            length += len(samples) + len(gap)
+    long = write_wav(folder / "long.wav", np.concatenate(parts))
+    shorts = (clips * 2)[:10]
+    return long, " ".join(reference), shorts, [texts[clip.stem] for clip in shorts]

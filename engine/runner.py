@@ -36,6 +36,9 @@ def load_model(name: str) -> Any:
     from faster_whisper import WhisperModel
 
     name = canonical_name(name)
+    loaded = _models.get(name)
+    if loaded is not None:  # no lock once loaded: the batch thread never waits for another model's load
+        return loaded
     with _lock:
         if name not in _models:
             device = _device()

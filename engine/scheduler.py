@@ -13,6 +13,7 @@ import itertools
 import math
 import os
 import threading
+import time
 from typing import Any, Callable
 
 import numpy as np
@@ -23,6 +24,10 @@ from .windows import Job, Window, prepare, validate
 #: Receives a job's messages (``progress``, ``result``, ``error``) as dicts.
 Listener = Callable[[dict[str, Any]], None]
 
+#: Threads that decode and cut up admitted jobs (smallest file first).
+PREPARERS = 2
+#: How long the batch thread waits for jobs still being prepared when its batch would not be full.
+COALESCE_SECONDS = 0.2
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 
@@ -35,8 +40,74 @@ def default_batch_size(device: str) -> int:
     return 16 if device == "cuda" else 8
 
 
+#: Silence between windows packed into one slot, in seconds.
+PACKING_GAP = 1.0
+SLOT_SECONDS = 30.0
+
+
+class Slot:
+    """One row of a batch: a window, or several short windows (of jobs with the same prompt) one after another with
+    a second of silence between them, which the model hears as one 30 s window."""
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[Job, Window]] = []
+
+    @property
+    def packed(self) -> bool:
+        return len(self.pieces) > 1
+
+    @property
+    def duration(self) -> float:
+        return sum(window.duration for _, window in self.pieces) + PACKING_GAP * (len(self.pieces) - 1)
+
+    def starts(self) -> list[float]:
+        """Where each window begins in the slot."""
+        found, at = [], 0.0
+        for _, window in self.pieces:
+            found.append(at)
+            at += window.duration + PACKING_GAP
+        return found
+
+    def fits(self, job: Job, window: Window) -> bool:
+        """Whether the window may join this slot."""
+        return (
+            bool(self.pieces) and window.audio is not None and all(other.audio is not None for _, other in self.pieces)
+            and self.pieces[0][0].prompt == job.prompt and self.duration + PACKING_GAP + window.duration <= SLOT_SECONDS
+        )
+
+    def features(self, model: Any) -> np.ndarray:
+        if not self.packed:
+            return self.pieces[0][1].features
+        gap = np.zeros(int(PACKING_GAP * 16000), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for _, window in self.pieces:
+            parts += [window.audio, gap]
+        return model.feature_extractor(np.concatenate(parts[:-1]))[..., :-1]
+
+    def split(self, segment: dict[str, Any]) -> list[dict[str, Any]]:
+        """The slot's decoded segment as one segment a window: a packed slot's words go to the window they fall in,
+        with their times moved to that window's place in its job's speech."""
+        if not self.packed:
+            return [segment]
+        starts = self.starts()
+        owned: list[list[dict[str, Any]]] = [[] for _ in self.pieces]
+        for word in segment.get("words") or []:
+            middle = (word["start"] + word["end"]) / 2
+            index = max([i for i, start in enumerate(starts) if middle >= start - PACKING_GAP / 2] or [0])
+            window = self.pieces[index][1]
+            shift = window.offset - starts[index]
+            start, end = (min(max(time + shift, window.offset), window.offset + window.duration) for time in (word["start"], word["end"]))
+            owned[index].append({**word, "start": round(start, 3), "end": round(end, 3)})
+        return [
+            {**segment, "text": "".join(w["word"] for w in words), "tokens": [],
+             "start": words[0]["start"] if words else window.offset, "end": words[-1]["end"] if words else window.offset,
+             "seek": 0, "words": words}
+            for words, (_, window) in zip(owned, self.pieces)
+        ]
+
+
 class Scheduler:
-    """Admits jobs, prepares them on a thread of their own (smallest file first) and runs batches on another."""
+    """Admits jobs, prepares them on threads of their own (smallest file first) and runs batches on another."""
 
     def __init__(self, load_model: Callable[[str], Any], decode: Callable[[str], np.ndarray], batch_size: int, beam_size: int):
         self._load_model = load_model
@@ -50,10 +121,13 @@ class Scheduler:
         #: Requests waiting to be prepared, smallest audio file first; ids cancelled before they were admitted.
         self._preparing: list[tuple[int, int, dict[str, Any]]] = []
         self._order = itertools.count()
+        self._preparing_now = 0
         self._dropped: set[str] = set()
         #: Where the next batch starts taking windows, so that every job gets its turn.
         self._turn = 0
-        threading.Thread(target=self._prepare_loop, name="engine-prepare", daemon=True).start()
+        # Two preparers: a short file admitted while a long one is being cut up need not wait for it.
+        for index in range(PREPARERS):
+            threading.Thread(target=self._prepare_loop, name=f"engine-prepare-{index}", daemon=True).start()
         threading.Thread(target=self._batch_loop, name="engine-batches", daemon=True).start()
 
     # MARK: - Admission and cancel
@@ -94,18 +168,22 @@ class Scheduler:
                 while not self._preparing:
                     self._lock.wait()
                 _, _, request = heapq.heappop(self._preparing)
+                self._preparing_now += 1
             request_id = str(request.get("id"))
             try:
                 name, _, _ = validate(request)
                 model = self._load_model(name)
                 job = prepare(request, model, self._decode(str(request.get("audio", ""))))
             except EngineError as error:
+                self._prepared()
                 self._fail(request_id, error.code, error.message)
                 continue
             except Exception as error:  # a job's preparation never stops the engine
+                self._prepared()
                 self._fail(request_id, INTERNAL, f"{type(error).__name__}: {error}")
                 continue
             with self._lock:
+                self._preparing_now -= 1
                 if request_id in self._dropped:
                     self._dropped.discard(request_id)
                     continue
@@ -114,65 +192,112 @@ class Scheduler:
                     self._send_ready(job)
                 self._lock.notify_all()
 
+    def _prepared(self) -> None:
+        with self._lock:
+            self._preparing_now -= 1
+            self._lock.notify_all()
+
     # MARK: - Batches
 
-    def _take_batch(self) -> list[tuple[Job, Window]]:
-        """Up to ``batch_size`` windows of jobs that can share a batch, one from each job in turn."""
+    def _take_batch(self) -> list[Slot]:
+        """Up to ``batch_size`` slots of windows of jobs that can share a batch. Windows are taken one from each job in
+        turn, the jobs that have had the fewest first (a job just admitted goes before one that has run a while);
+        short windows of jobs with the same prompt share a slot while they fit in 30 s. A batch that starts a job
+        takes one window from each job, so that the new job's first text comes about as soon as it would alone; while
+        other jobs are still being prepared, no job takes more than a quarter of the batch, so that the next batch
+        comes soon with them."""
         waiting = [job for job in self._jobs.values() if job.waiting]
         if not waiting:
             return []
-        first = waiting[self._turn % len(waiting)]
-        group = [job for job in waiting if job.batch_key() == first.batch_key()]
-        start = group.index(first)
-        group = group[start:] + group[:start]
-        batch: list[tuple[Job, Window]] = []
-        while len(batch) < self.batch_size and any(job.waiting for job in group):
-            for job in group:
-                if job.waiting and len(batch) < self.batch_size:
-                    batch.append((job, job.windows[job.next_window]))
-                    job.next_window += 1
+        turn = self._turn % len(waiting)
+        waiting = waiting[turn:] + waiting[:turn]
+        waiting.sort(key=lambda job: job.next_window)  # stable: the turn order breaks ties
+        group = [job for job in waiting if job.batch_key() == waiting[0].batch_key()]
+        if len(group) > 1 and any(job.next_window == 0 for job in group):
+            cap = 1
+        elif self._being_prepared():
+            cap = max(1, self.batch_size // 4)
+        else:
+            cap = self.batch_size
+        taken = {job.id: 0 for job in group}
+        slots: list[Slot] = []
+        while True:
+            takers = [job for job in group if job.waiting and taken[job.id] < cap]
+            placed = False
+            for job in takers:
+                window = job.windows[job.next_window]
+                slot = next((slot for slot in slots if slot.fits(job, window)), None)
+                if slot is None and len(slots) < self.batch_size:
+                    slot = Slot()
+                    slots.append(slot)
+                if slot is None:
+                    continue
+                slot.pieces.append((job, window))
+                job.next_window += 1
+                taken[job.id] += 1
+                placed = True
+            if not placed:
+                break
         self._turn += 1
-        return batch
+        return slots
+
+    def _being_prepared(self) -> bool:
+        return bool(self._preparing) or self._preparing_now > 0
+
+    def _next_batch(self) -> list[Slot]:
+        """The next batch (called with the lock held): waits for windows, and while jobs are being prepared and the
+        batch would not be full, up to ``COALESCE_SECONDS`` more for them, so that a burst shares its first batch."""
+        deadline: float | None = None
+        while True:
+            available = sum(len(job.windows) - job.next_window for job in self._jobs.values() if job.waiting)
+            if available:
+                if self._being_prepared() and available < self.batch_size:
+                    deadline = deadline or time.monotonic() + COALESCE_SECONDS
+                    if time.monotonic() < deadline:
+                        self._lock.wait(deadline - time.monotonic())
+                        continue
+                return self._take_batch()
+            deadline = None
+            self._lock.wait()
 
     def _batch_loop(self) -> None:
         while True:
             with self._lock:
-                batch = self._take_batch()
-                while not batch:
-                    self._lock.wait()
-                    batch = self._take_batch()
+                batch = self._next_batch()
             try:
                 outputs = self._decode_batch(batch)
             except Exception as error:  # a failed batch fails its jobs, not the engine
-                for job, _ in batch:
-                    self._fail(job.id, INTERNAL, f"{type(error).__name__}: {error}")
+                for slot in batch:
+                    for job, _ in slot.pieces:
+                        self._fail(job.id, INTERNAL, f"{type(error).__name__}: {error}")
                 continue
             with self._lock:
-                for (job, window), segments in zip(batch, outputs):
+                for job, window, segments in outputs:
                     if job.cancelled or self._jobs.get(job.id) is not job:
                         continue
                     job.finished[window.index] = segments
                     self._send_ready(job)
 
-    def _decode_batch(self, batch: list[tuple[Job, Window]]) -> list[list[dict[str, Any]]]:
-        """Encodes the windows once, decodes them together (each with its job's prompt), splits the text at the
-        timestamps the model predicted, and adds word timings where the jobs asked for them."""
+    def _decode_batch(self, batch: list[Slot]) -> list[tuple[Job, Window, list[dict[str, Any]]]]:
+        """Encodes the slots once, decodes them together (each with its jobs' prompt), aligns words where segments of
+        a sentence are wanted or a slot holds several windows (to hand each window its words), and returns each
+        window's segments."""
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
-        model = self._load_model(batch[0][0].model_name)
-        tokenizer = batch[0][0].tokenizer
-        features = np.stack([pad_or_trim(window.features) for _, window in batch])
+        first = batch[0].pieces[0][0]
+        model = self._load_model(first.model_name)
+        features = np.stack([pad_or_trim(slot.features(model)) for slot in batch])
         encoder_output = model.encode(features)
         results = model.model.generate(
             encoder_output,
-            [list(job.prompt) for job, _ in batch],
+            [list(slot.pieces[0][0].prompt) for slot in batch],
             beam_size=self.beam_size,
             patience=1,
             length_penalty=1,
             max_length=model.max_length,
             suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            suppress_tokens=get_suppressed_tokens(first.tokenizer, [-1]),
             return_scores=True,
             return_no_speech_prob=True,
             sampling_temperature=0.0,
@@ -180,27 +305,28 @@ class Scheduler:
             no_repeat_ngram_size=0,
         )
         outputs: list[list[dict[str, Any]]] = []
-        sizes: list[int] = []
-        for (job, window), result in zip(batch, results):
+        for slot, result in zip(batch, results):
             tokens = result.sequences_ids[0]
-            average = result.scores[0] * len(tokens) / (len(tokens) + 1)
-            size = int(math.ceil(window.duration) * model.frames_per_second)
-            sizes.append(size)
-            text = job.tokenizer.decode(tokens)
+            text = first.tokenizer.decode(tokens)
+            start = slot.pieces[0][1].offset if not slot.packed else 0.0
             outputs.append([{
                 "text": text,
                 "tokens": tokens,
-                "start": window.offset,
-                "end": window.offset + window.duration,
-                "avg_logprob": average,
+                "start": start,
+                "end": start + slot.duration,
+                "avg_logprob": result.scores[0] * len(tokens) / (len(tokens) + 1),
                 "no_speech_prob": result.no_speech_prob,
                 "compression_ratio": get_compression_ratio(text),
-                "seek": int(window.offset * model.frames_per_second),
+                "seek": int(start * model.frames_per_second),
             }])
-        if batch[0][0].fine_segments:
-            model.add_word_timestamps(outputs, tokenizer, encoder_output, sizes, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0)
-            outputs = [[piece for segment in window for piece in sentences(segment)] for window in outputs]
-        return outputs
+        if first.fine_segments or any(slot.packed for slot in batch):
+            sizes = [int(math.ceil(slot.duration) * model.frames_per_second) for slot in batch]
+            model.add_word_timestamps(outputs, first.tokenizer, encoder_output, sizes, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0)
+        pieces: list[tuple[Job, Window, list[dict[str, Any]]]] = []
+        for slot, output in zip(batch, outputs):
+            for (job, window), segment in zip(slot.pieces, slot.split(output[0])):
+                pieces.append((job, window, sentences(segment) if job.fine_segments else ([segment] if segment["text"].strip() else [])))
+        return pieces
 
     # MARK: - Messages
 

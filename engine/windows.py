@@ -11,6 +11,8 @@ from .errors import BAD_REQUEST, UNSUPPORTED_TASK, EngineError
 from .models import MULTILINGUAL, canonical_name
 
 SAMPLE_RATE = 16000
+#: A window with at most this much speech keeps its samples, so that it can share a 30 s slot with others.
+PACKABLE_SECONDS = 20.0
 
 
 @dataclass
@@ -22,6 +24,8 @@ class Window:
     #: Seconds from the start of the job's speech-only audio.
     offset: float
     duration: float
+    #: The samples of a short window (up to PACKABLE_SECONDS), which may be packed with others into one slot.
+    audio: np.ndarray | None = None
 
 
 @dataclass
@@ -61,10 +65,10 @@ class Job:
         return self.next_to_send >= len(self.windows)
 
     def batch_key(self) -> tuple:
-        """Jobs whose windows may share a batch: the same model and prompt length (the decoder wants the start of
-        transcript at one position in a batch), and the same need of word alignment (with it, the same language: words
-        are split by the language's rules)."""
-        return (self.model_name, self.fine_segments, self.language if self.fine_segments else None, len(self.prompt))
+        """Jobs whose windows may share a batch: the same model, language (aligned words are split by the language's
+        rules) and prompt length (the decoder wants the start of transcript at one position in a batch), and the same
+        need of fine segments."""
+        return (self.model_name, self.language, len(self.prompt), self.fine_segments)
 
 
 def validate(request: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -90,10 +94,11 @@ def prepare(request: dict[str, Any], model: Any, audio: np.ndarray) -> Job:
     chunk_length = model.feature_extractor.chunk_length
     speech = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=chunk_length, min_silence_duration_ms=160))
     chunks, metadata = collect_chunks(audio, speech, max_duration=chunk_length) if speech else ([], [])
+    speech_chunks = [(chunk, meta) for chunk, meta in zip(chunks, metadata) if meta["duration"] > 0]
     windows = [
-        Window(index, model.feature_extractor(chunk)[..., :-1], meta["offset"], meta["duration"])
-        for index, (chunk, meta) in enumerate(zip(chunks, metadata))
-        if meta["duration"] > 0
+        Window(index, model.feature_extractor(chunk)[..., :-1], meta["offset"], meta["duration"],
+               chunk if meta["duration"] <= PACKABLE_SECONDS else None)
+        for index, (chunk, meta) in enumerate(speech_chunks)
     ]
     if language is None:
         if model.model.is_multilingual and windows:

@@ -22,71 +22,26 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from e2e import support  # noqa: E402
-from e2e.support import Server, free_port, words  # noqa: E402
+from e2e.support import Server, free_port, librivox_audio, read_wav, words  # noqa: E402
 from engine.models import model_path  # noqa: E402
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 REPEAT = int(os.environ.get("BENCH_REPEAT", "2"))
 THREADS = os.cpu_count() or 2
 PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
 HERE = Path(__file__).resolve().parent
 
 
-# MARK: - Audio and accuracy
-
-
-def references() -> dict[str, str]:
-    """Each LibriVox clip's reference transcript."""
-    found = {}
-    for line in (LIBRIVOX / "transcription").read_text().splitlines():
-        match = re.match(r"<s>(.*)</s>\s*\((.*)\)", line.strip())
-        if match:
-            found[match.group(2)] = match.group(1).strip()
-    return found
-
-
-def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as source:
-        assert source.getframerate() == 16000 and source.getnchannels() == 1, path
-        return np.frombuffer(source.readframes(source.getnframes()), dtype=np.int16)
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as target:
-        target.setnchannels(1)
-        target.setsampwidth(2)
-        target.setframerate(16000)
-        target.writeframes(samples.astype(np.int16).tobytes())
-    return path
-
-
-def build_audio(folder: Path) -> tuple[Path, str, list[Path], list[str]]:
-    """The long file (the clips in turn, half a second apart, until 5 minutes) and 10 short clips, with references."""
-    texts = references()
-    clips = sorted(LIBRIVOX.glob("*.wav"))
-    gap = np.zeros(8000, dtype=np.int16)
-    parts, reference, length = [], [], 0
-    while length < 300 * 16000:
-        for clip in clips:
-            samples = read_wav(clip)
-            parts += [samples, gap]
-            reference.append(texts[clip.stem])
-            length += len(samples) + len(gap)
-    long = write_wav(folder / "long.wav", np.concatenate(parts))
-    shorts = (clips * 2)[:10]
-    return long, " ".join(reference), shorts, [texts[clip.stem] for clip in shorts]
+# MARK: - Accuracy
 
 
 def word_accuracy(reference: str, hypothesis: str) -> float:
@@ -261,7 +216,7 @@ def main() -> None:
     redis_url = sys.argv[1] if len(sys.argv) > 1 else None
     report = Report()
     folder = Path(tempfile.mkdtemp(prefix="whisperapi-bench-"))
-    long, long_reference, shorts, _ = build_audio(folder)
+    long, long_reference, shorts, _ = librivox_audio(folder)
     seconds = len(read_wav(long)) / 16000
     report.say(f"make bench: tiny.en int8, beam 5, {THREADS} threads; LONG {seconds:.0f} s of LibriVox speech, BURST 10 clips; "
                f"{REPEAT} runs each")
