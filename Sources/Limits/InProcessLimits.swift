@@ -2,33 +2,37 @@ import Foundation
 import NIOConcurrencyHelpers
 import WhisperAPICore
 
-/// Rate limits in this process's memory (embedded mode: one API server).
-public actor InProcessRateLimiter: RateLimiter {
+/// Rate limits in this process's memory (embedded mode: one API server), counted under a lock (no actor hop on
+/// every request).
+public final class InProcessRateLimiter: RateLimiter {
     private struct Window {
         var count: Int
         let endsAt: ContinuousClock.Instant
     }
 
-    private var windows: [String: Window] = [:]
-    private var lastSweep = ContinuousClock.now
+    private struct State {
+        var windows: [String: Window] = [:]
+        var lastSweep = ContinuousClock.now
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     public func hit(_ key: String, limit: Int, window: Duration) -> RateLimitDecision {
         let now = ContinuousClock.now
-        sweep(now: now)
-        var entry = windows[key].flatMap { $0.endsAt > now ? $0 : nil } ?? Window(count: 0, endsAt: now + window)
-        entry.count += 1
-        windows[key] = entry
-        return RateLimitDecision(
-            allowed: entry.count <= limit, limit: limit, remaining: max(0, limit - entry.count), resetAfter: entry.endsAt - now)
-    }
-
-    /// Forgets ended windows now and then, so memory stays bounded by the active keys.
-    private func sweep(now: ContinuousClock.Instant) {
-        guard now - lastSweep > .seconds(60) else { return }
-        lastSweep = now
-        windows = windows.filter { $0.value.endsAt > now }
+        return state.withLockedValue { state in
+            // Forgets ended windows now and then, so memory stays bounded by the active keys.
+            if now - state.lastSweep > .seconds(60) {
+                state.lastSweep = now
+                state.windows = state.windows.filter { $0.value.endsAt > now }
+            }
+            var entry = state.windows[key].flatMap { $0.endsAt > now ? $0 : nil } ?? Window(count: 0, endsAt: now + window)
+            entry.count += 1
+            state.windows[key] = entry
+            return RateLimitDecision(
+                allowed: entry.count <= limit, limit: limit, remaining: max(0, limit - entry.count), resetAfter: entry.endsAt - now)
+        }
     }
 }
 
@@ -78,8 +82,15 @@ public final class LocalCredentialNotices: CredentialNotices {
 
     public func announce() async {
         changes.withLockedValue { $0 += 1 }
-        // The file's modification time is the mark; writing it anew moves it on.
-        FileManager.default.createFile(atPath: markPath, contents: Data(UUID().uuidString.utf8))
+        // Each change adds a line, so the file's size moves on even when two changes share a clock tick of its
+        // modification time; a long file starts again with one line (a size it did not have just before).
+        let line = Data((UUID().uuidString + "\n").utf8)
+        if let file = FileHandle(forWritingAtPath: markPath), (try? file.seekToEnd()) ?? 0 < 64 * 1024 {
+            try? file.write(contentsOf: line)
+            try? file.close()
+        } else {
+            FileManager.default.createFile(atPath: markPath, contents: line)
+        }
     }
 
     public var generation: Int {

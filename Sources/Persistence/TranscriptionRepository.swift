@@ -6,28 +6,39 @@ import WhisperAPICore
 /// Transcription rows; every read is scoped to an owner where the caller is a customer.
 public struct TranscriptionRepository: Sendable {
     let database: any Database
+    /// Rows read recently; only for a database no other process writes (nil: every read goes to the database).
+    let rows: TranscriptionRowCache?
 
-    public init(database: any Database) {
+    public init(database: any Database, rowCache: TranscriptionRowCache? = nil) {
         self.database = database
+        self.rows = rowCache
     }
 
     /// Inserts a row; `createdAt` is kept to the millisecond so listing cursors round-trip exactly.
     public func insert(_ transcription: Transcription) async throws {
         var row = transcription
         row.createdAt = TranscriptionCursor.milliseconds(row.createdAt)
+        rows?.forget(row.id)
         try await TranscriptionModel(row).create(on: database)
+        rows?.forget(row.id)
     }
 
     /// Deletes a row.
     public func delete(id: UUID) async throws {
+        rows?.forget(id)
         try await TranscriptionModel.query(on: database).filter(\.$id == id).delete()
+        rows?.forget(id)
     }
 
     /// The row with this id, only when `owner` owns it (nil owner: any row).
     public func find(id: UUID, owner: UUID?) async throws -> Transcription? {
-        var query = TranscriptionModel.query(on: database).filter(\.$id == id)
-        if let owner { query = query.filter(\.$userId == owner) }
-        return try await query.first()?.toDTO()
+        if let cached = rows?.row(id) {
+            return owner == nil || cached.userId == owner ? cached : nil
+        }
+        let writes = rows?.writeCount() ?? 0
+        guard let row = try await TranscriptionModel.find(id, on: database)?.toDTO() else { return nil }
+        rows?.remember(row, readAfter: writes)
+        return owner == nil || row.userId == owner ? row : nil
     }
 
     /// How many of the owner's transcriptions are queued or processing.
@@ -81,6 +92,8 @@ public struct TranscriptionRepository: Sendable {
         let id = value.id
         let seen = model.revision
         let next = Int64.random(in: 1...Int64.max)
+        rows?.forget(id)
+        defer { rows?.forget(id) }
         return try await database.transaction { tx in
             guard let sql = tx as? any SQLDatabase else { throw ConcurrentUpdateError(id: id) }
             // One statement claims the row, and says whether it did: only a writer that read the current token can.

@@ -61,7 +61,9 @@ public struct Backend: Sendable {
             } ?? SQLWebhookQueue(database: db, policy: configuration.webhookRetry, logger: logger)
             return Backend(
                 configuration: configuration, database: database, queue: queue, leasing: leasing, storage: storage,
-                users: UserRepository(database: db), sessions: SessionRepository(database: db), transcriptions: TranscriptionRepository(database: db),
+                users: UserRepository(database: db), sessions: SessionRepository(database: db), transcriptions: TranscriptionRepository(
+                    // Only this process writes an embedded database, so its rows can be remembered between reads.
+                    database: db, rowCache: database.kind == .sqlite ? TranscriptionRowCache() : nil),
                 cursors: SyncCursorRepository(database: db), webhooks: webhooks,
                 webhookAttempts: WebhookAttemptRepository(database: db), usage: UsageRepository(database: db),
                 rateLimiter: servicesClient.map { RedisRateLimiter(client: $0, prefix: limitsPrefix) } ?? InProcessRateLimiter(),

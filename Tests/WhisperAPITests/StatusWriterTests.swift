@@ -85,3 +85,37 @@ import WhisperAPICore
         }
     }
 }
+
+/// The embedded database's cache of rows: reads are served from it, every write is seen at once, and a read that
+/// raced a write never leaves the older row behind.
+@Suite struct RowCacheTests {
+    @Test func aWrittenRowIsReadAsWrittenAndOnlyItsOwnerSeesIt() async throws {
+        try await APIHarness.withBackend(database: .sqlite) { harness, _ in
+            let repository = harness.backend.transcriptions
+            #expect(repository.rows != nil, "the embedded database has a row cache")
+            let user = try #require(try await harness.backend.users.find(email: "free@example.com"))
+            let other = try #require(try await harness.backend.users.find(email: "pro@example.com"))
+            let row = Transcription(userId: user.id, jobId: "job-cache", audioKey: "audio/x", model: "tiny.en", format: .json, fileSize: 1)
+            try await repository.insert(row)
+            #expect(try await repository.find(id: row.id, owner: user.id)?.status == .queued)
+            #expect(try await repository.find(id: row.id, owner: other.id) == nil, "a cached row is still another user's 404")
+            try await repository.update(id: row.id) { $0.status = .processing; $0.progress = 40 }
+            #expect(try await repository.find(id: row.id, owner: user.id)?.progress == 40)
+            try await repository.update(jobId: "job-cache") { $0.status = .completed; $0.progress = 100 }
+            #expect(try await repository.find(id: row.id, owner: nil)?.status == .completed)
+            try await repository.delete(id: row.id)
+            #expect(try await repository.find(id: row.id, owner: nil) == nil)
+        }
+    }
+
+    @Test func aReadThatRacedAWriteIsNotRemembered() {
+        let cache = TranscriptionRowCache()
+        let row = Transcription(userId: UUID(), audioKey: "audio/x", model: "tiny.en", format: .json, fileSize: 1)
+        let before = cache.writeCount()
+        cache.forget(row.id)  // a write began after the read began
+        cache.remember(row, readAfter: before)
+        #expect(cache.row(row.id) == nil)
+        cache.remember(row, readAfter: cache.writeCount())
+        #expect(cache.row(row.id) == row)
+    }
+}
