@@ -38,7 +38,7 @@ class Job:
     language: str
     prompt_text: str | None
     word_timestamps: bool
-    #: Whether the job wants segments of a sentence or so (subtitles, word timings): its windows are aligned word by
+    #: Whether the job wants segments of a sentence or so (all but text-only jobs): its windows are aligned word by
     #: word, and each window's text is cut where sentences end or the speaker pauses. Otherwise a segment is a window.
     fine_segments: bool
     duration: float
@@ -112,7 +112,8 @@ def prepare(request: dict[str, Any], model: Any, audio: np.ndarray) -> Job:
     job = Job(
         id=str(request.get("id")), model_name=name, task=task, language=language, prompt_text=prompt_text,
         word_timestamps=bool(request.get("word_timestamps")),
-        fine_segments=bool(request.get("word_timestamps") or request.get("subtitles")), duration=len(audio) / SAMPLE_RATE, speech=speech,
+        fine_segments=bool(request.get("word_timestamps") or not request.get("text_only")), duration=len(audio) / SAMPLE_RATE,
+        speech=speech,
         windows=windows, tokenizer=tokenizer,
     )
     # As faster-whisper's batched pipeline decodes: text only, no timestamp tokens (a window is decoded once, and

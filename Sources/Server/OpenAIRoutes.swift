@@ -86,6 +86,8 @@ struct OpenAIRoutes {
     static func submitRequest(_ fields: [String: String], task: TranscriptionTask) throws -> SubmitRequest {
         var submit = SubmitRequest(fields: fields)
         if try granularities(fields).contains("word") { submit.wordTimestamps = true }
+        // `json` and `text` answer with the text alone: no segments to cut at sentences.
+        submit.textOnly = ["json", "text"].contains(submit.format ?? "json")
         if task == .translate {
             submit.task = TranscriptionTask.translate.rawValue
             if submit.model == nil || submit.model == "whisper-1" { submit.model = "base" }

@@ -12,6 +12,8 @@ public struct SubmitRequest: Sendable, Equatable {
     public var task: String?
     public var prompt: String?
     public var wordTimestamps = false
+    /// Only the text is wanted (OpenAI's `json` or `text`): segments may be coarse, which saves the engine work.
+    public var textOnly = false
     public var webhookURL: String?
 
     public init(
@@ -130,7 +132,8 @@ public struct Submission: Sendable {
         let data = TranscriptionJobData(
             transcriptionId: transcription.id.lowercasedString, userId: transcription.userId.lowercasedString,
             s3AudioUrl: transcription.audioKey, model: options.model, format: options.format.rawValue, language: options.language,
-            task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps)
+            task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps,
+            textOnly: options.textOnly ? true : nil)
         let transcriptions = self.transcriptions
         let queue = self.queue
         let guardrails = self.guardrails
@@ -155,6 +158,8 @@ struct SubmitOptions: Equatable {
     var task: TranscriptionTask
     var prompt: String?
     var wordTimestamps: Bool
+    /// Only the text is wanted: the request said so, or the format is plain text.
+    var textOnly: Bool
     /// Where the end is reported (checked against the webhook target policy by `Submission`).
     var webhookURL: String?
 
@@ -188,6 +193,7 @@ struct SubmitOptions: Equatable {
         self.task = task
         self.prompt = request.prompt
         self.wordTimestamps = request.wordTimestamps
+        self.textOnly = (request.textOnly || format == .text) && !request.wordTimestamps
         self.webhookURL = request.webhookURL
     }
 }

@@ -12,10 +12,14 @@ public struct TranscriptionJobData: Codable, Sendable, Equatable {
     public var task: String
     public var prompt: String?
     public var wordTimestamps: Bool
+    /// The client wants the text only (OpenAI's `json` and `text`, the native `text`): segments may then be a window of
+    /// speech each (up to 30 s), which saves the word alignment that cuts them at sentences. Absent: false.
+    public var textOnly: Bool?
 
     public init(
         transcriptionId: String, userId: String, s3AudioUrl: String, model: String, format: String,
-        language: String? = nil, task: String = "transcribe", prompt: String? = nil, wordTimestamps: Bool = false
+        language: String? = nil, task: String = "transcribe", prompt: String? = nil, wordTimestamps: Bool = false,
+        textOnly: Bool? = nil
     ) {
         self.transcriptionId = transcriptionId
         self.userId = userId
@@ -26,6 +30,7 @@ public struct TranscriptionJobData: Codable, Sendable, Equatable {
         self.task = task
         self.prompt = prompt
         self.wordTimestamps = wordTimestamps
+        self.textOnly = textOnly
     }
 }
 

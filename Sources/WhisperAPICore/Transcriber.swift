@@ -24,18 +24,19 @@ public struct TranscriptionRequest: Codable, Sendable {
     public var task: String
     public var prompt: String?
     public var wordTimestamps: Bool
-    /// Whether the result is wanted as subtitles (SRT, VTT): segments of a sentence or so, rather than one per window
-    /// of speech (up to 30 s). It costs a word alignment pass.
-    public var subtitles: Bool
+    /// Whether only the text is wanted: segments may then be a window of speech each (up to 30 s); otherwise they
+    /// are a sentence or so, which costs a word alignment pass.
+    public var textOnly: Bool
 
     enum CodingKeys: String, CodingKey {
-        case id, audio, model, language, task, prompt, subtitles
+        case id, audio, model, language, task, prompt
         case wordTimestamps = "word_timestamps"
+        case textOnly = "text_only"
     }
 
     public init(
         id: String, audio: String, model: String, language: String?, task: String, prompt: String?, wordTimestamps: Bool,
-        subtitles: Bool = false
+        textOnly: Bool = false
     ) {
         self.id = id
         self.audio = audio
@@ -44,7 +45,7 @@ public struct TranscriptionRequest: Codable, Sendable {
         self.task = task
         self.prompt = prompt
         self.wordTimestamps = wordTimestamps
-        self.subtitles = subtitles
+        self.textOnly = textOnly
     }
 }
 

@@ -23,7 +23,7 @@ public struct TranscriptionProcessor: Sendable {
         defer { if audio.isTemporary { try? FileManager.default.removeItem(atPath: audio.path) } }
         let request = TranscriptionRequest(
             id: job.id, audio: audio.path, model: data.model, language: data.language, task: data.task,
-            prompt: data.prompt, wordTimestamps: data.wordTimestamps, subtitles: ["srt", "vtt"].contains(data.format))
+            prompt: data.prompt, wordTimestamps: data.wordTimestamps, textOnly: data.textOnly ?? false)
         let result = try await transcriber.transcribe(request, onProgress: onProgress)
         let key = StorageKeys.result(user: data.userId, transcription: data.transcriptionId)
         let encoder = JSONEncoder()

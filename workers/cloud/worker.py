@@ -135,7 +135,7 @@ class Transcriber:
                 "task": data.get("task") or "transcribe",
                 "prompt": data.get("prompt"),
                 "word_timestamps": bool(data.get("wordTimestamps")),
-                "subtitles": data.get("format") in ("srt", "vtt"),
+                "text_only": bool(data.get("textOnly")),
             }
             try:
                 result = await asyncio.to_thread(runner.transcribe, request, on_progress)
