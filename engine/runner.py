@@ -9,8 +9,7 @@ from typing import Any, Callable
 from .errors import INVALID_AUDIO, EngineError
 from .models import canonical_name, model_path
 from .scheduler import Scheduler, default_batch_size
-
-SAMPLE_RATE = 16000
+from .windows import SAMPLE_RATE
 #: Shorter audio than this is treated as broken, not as silence.
 MIN_SECONDS = 0.1
 ProgressCallback = Callable[[int, dict[str, Any]], None]

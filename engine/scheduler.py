@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import INTERNAL, EngineError
-from .windows import Job, Window, prepare, validate
+from .windows import SAMPLE_RATE, Job, Window, prepare, validate
 
 #: Receives a job's messages (``progress``, ``result``, ``error``) as dicts.
 Listener = Callable[[dict[str, Any]], None]
@@ -78,7 +78,7 @@ class Slot:
     def features(self, model: Any) -> np.ndarray:
         if not self.packed:
             return self.pieces[0][1].features
-        gap = np.zeros(int(PACKING_GAP * 16000), dtype=np.float32)
+        gap = np.zeros(int(PACKING_GAP * SAMPLE_RATE), dtype=np.float32)
         parts: list[np.ndarray] = []
         for _, window in self.pieces:
             parts += [window.audio, gap]
@@ -154,11 +154,6 @@ class Scheduler:
             job = self._jobs.pop(request_id, None)
             if job:
                 job.cancelled = True
-
-    def running(self) -> int:
-        """Jobs admitted or waiting to be prepared."""
-        with self._lock:
-            return len(self._jobs) + len(self._preparing)
 
     # MARK: - Preparation
 
@@ -348,7 +343,7 @@ class Scheduler:
                 )
                 for item in raw
             ]
-            for segment in restore_speech_timestamps(segments, job.speech, 16000):
+            for segment in restore_speech_timestamps(segments, job.speech, SAMPLE_RATE):
                 item = segment_item(len(job.segments), segment, job.word_timestamps)
                 job.segments.append(item)
                 if listener:

@@ -36,7 +36,6 @@ class Job:
     model_name: str
     task: str
     language: str
-    prompt_text: str | None
     word_timestamps: bool
     #: Whether the job wants segments of a sentence or so (all but text-only jobs): its windows are aligned word by
     #: word, and each window's text is cut where sentences end or the speaker pauses. Otherwise a segment is a window.
@@ -110,7 +109,7 @@ def prepare(request: dict[str, Any], model: Any, audio: np.ndarray) -> Job:
     prompt_text = (request.get("prompt") or "").strip() or None
     previous = tokenizer.encode(" " + prompt_text) if prompt_text else []
     job = Job(
-        id=str(request.get("id")), model_name=name, task=task, language=language, prompt_text=prompt_text,
+        id=str(request.get("id")), model_name=name, task=task, language=language,
         word_timestamps=bool(request.get("word_timestamps")),
         fine_segments=bool(request.get("word_timestamps") or not request.get("text_only")), duration=len(audio) / SAMPLE_RATE,
         speech=speech,
