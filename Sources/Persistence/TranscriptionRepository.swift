@@ -23,6 +23,12 @@ public struct TranscriptionRepository: Sendable {
         rows?.forget(row.id)
     }
 
+    /// The database as SQL (both drivers speak it).
+    func sql() throws -> any SQLDatabase {
+        guard let sql = database as? any SQLDatabase else { throw UnsupportedDatabaseError() }
+        return sql
+    }
+
     /// Deletes a row.
     public func delete(id: UUID) async throws {
         rows?.forget(id)
@@ -36,7 +42,8 @@ public struct TranscriptionRepository: Sendable {
             return owner == nil || cached.userId == owner ? cached : nil
         }
         let writes = rows?.writeCount() ?? 0
-        guard let row = try await TranscriptionModel.find(id, on: database)?.toDTO() else { return nil }
+        guard let found = try await TranscriptionRows.select(on: try sql()).where("id", .equal, id).first() else { return nil }
+        let row = try TranscriptionRows.transcription(found)
         rows?.remember(row, readAfter: writes)
         return owner == nil || row.userId == owner ? row : nil
     }
@@ -109,34 +116,32 @@ public struct TranscriptionRepository: Sendable {
 
     /// Rows that are queued or processing, oldest first.
     public func unfinished(limit: Int) async throws -> [Transcription] {
-        try await TranscriptionModel.query(on: database)
-            .filter(\.$status ~~ [TranscriptionStatus.queued.rawValue, TranscriptionStatus.processing.rawValue])
-            .sort(\.$createdAt).limit(limit).all().map { $0.toDTO() }
+        try await TranscriptionRows.select(on: try sql())
+            .where("status", .in, [TranscriptionStatus.queued.rawValue, TranscriptionStatus.processing.rawValue])
+            .orderBy("created_at").limit(limit).all().map(TranscriptionRows.transcription)
     }
 
     /// One owner's rows changed at or after `since`, by time of change (oldest first): what the user's event
     /// stream has not sent yet.
     public func changed(owner: UUID, since: Date, limit: Int) async throws -> [Transcription] {
-        try await TranscriptionModel.query(on: database).filter(\.$userId == owner).filter(\.$updatedAt >= since)
-            .sort(\.$updatedAt).sort(\.$id).limit(limit).all().map { $0.toDTO() }
+        try await TranscriptionRows.select(on: try sql()).where("user_id", .equal, owner).where("updated_at", .greaterThanOrEqual, since)
+            .orderBy("updated_at").orderBy("id").limit(limit).all().map(TranscriptionRows.transcription)
     }
 
     /// A page of one owner's rows (of one status when given), newest first, starting after the cursor row.
     public func list(
         owner: UUID, limit: Int, after cursor: TranscriptionCursor?, status: TranscriptionStatus? = nil
     ) async throws -> [Transcription] {
-        var query = TranscriptionModel.query(on: database).filter(\.$userId == owner)
-        if let status { query = query.filter(\.$status == status.rawValue) }
+        var query = TranscriptionRows.select(on: try sql()).where("user_id", .equal, owner)
+        if let status { query = query.where("status", .equal, status.rawValue) }
         if let cursor {
-            query = query.group(.or) { group in
-                group.filter(\.$createdAt < cursor.createdAt)
-                group.group(.and) { same in
-                    same.filter(\.$createdAt == cursor.createdAt).filter(\.$id < cursor.id)
-                }
+            query = query.where { group in
+                group.where("created_at", .lessThan, cursor.createdAt)
+                    .orWhere { same in same.where("created_at", .equal, cursor.createdAt).where("id", .lessThan, cursor.id) }
             }
         }
-        return try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).limit(limit).all()
-            .map { $0.toDTO() }
+        return try await query.orderBy("created_at", .descending).orderBy("id", .descending).limit(limit).all()
+            .map(TranscriptionRows.transcription)
     }
 }
 
@@ -191,6 +196,11 @@ public struct SyncCursorRepository: Sendable {
             try await SyncCursorModel(name: name, position: position).create(on: database)
         }
     }
+}
+
+/// The database is not an SQL database (every driver this service uses is).
+public struct UnsupportedDatabaseError: Error, CustomStringConvertible {
+    public var description: String { "the database does not speak SQL" }
 }
 
 /// A row changed under every one of many attempts to change it.

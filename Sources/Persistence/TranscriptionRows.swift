@@ -1,0 +1,41 @@
+import Foundation
+import SQLKit
+import WhisperAPICore
+
+/// Reads of transcription rows through SQLKit, column by column. Status, read and list requests read rows this way:
+/// decoding through FluentKit's model (property wrappers, reflection) cost more than the rest of such a request.
+/// Writes still go through `TranscriptionModel`.
+enum TranscriptionRows {
+    /// The columns a `Transcription` is read from, in the table's names.
+    static let columns = [
+        "id", "user_id", "status", "job_id", "progress", "s3_audio_url", "s3_result_url", "duration_seconds",
+        "error_message", "model", "format", "language", "task", "prompt", "original_filename", "file_size",
+        "created_at", "updated_at", "completed_at", "partial_text", "partial_segments", "api_key_id", "webhook_url",
+        "retry_count",
+    ]
+
+    /// A select of the transcription columns from the table, to be narrowed by the caller.
+    static func select(on sql: any SQLDatabase) -> SQLSelectBuilder {
+        sql.select().columns(columns.map { SQLIdentifier($0) }).from(TranscriptionModel.schema)
+    }
+
+    /// The row as a `Transcription` (unknown enum values read as the model does: failed, json, transcribe).
+    static func transcription(_ row: any SQLRow) throws -> Transcription {
+        func value<T: Decodable>(_ column: String, _ type: T.Type = T.self) throws -> T {
+            try row.decode(column: column, as: T.self)
+        }
+        return Transcription(
+            id: try value("id"), userId: try value("user_id"),
+            status: TranscriptionStatus(rawValue: try value("status", String.self)) ?? .failed,
+            jobId: try value("job_id"), progress: try value("progress"), audioKey: try value("s3_audio_url"),
+            resultKey: try value("s3_result_url"), durationSeconds: try value("duration_seconds"),
+            errorMessage: try value("error_message"), model: try value("model"),
+            format: ResultFormat(rawValue: try value("format", String.self)) ?? .json, language: try value("language"),
+            task: TranscriptionTask(rawValue: try value("task", String.self)) ?? .transcribe, prompt: try value("prompt"),
+            originalFilename: try value("original_filename"), fileSize: try value("file_size"),
+            createdAt: try value("created_at"), updatedAt: try value("updated_at"), completedAt: try value("completed_at"),
+            partialText: try value("partial_text"), partialSegments: try value("partial_segments"),
+            apiKeyId: try value("api_key_id"), webhookURL: try value("webhook_url"), retryCount: try value("retry_count")
+        )
+    }
+}
