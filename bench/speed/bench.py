@@ -9,8 +9,9 @@ Figures (each repeated BENCH_REPEAT times; the best is compared, the spread prin
 - LONG: >= 5 minutes of real human speech (Debian's LibriVox clips, joined), and its word accuracy on every side;
 - BURST: 10 short clips submitted at once;
 - MIXED: the long file and the 10 clips together: the clips' median latency against their latency alone;
-- HTTP: wrk on GET /api/v1/status/:id against /health on the same server;
-- PICKUP: enqueue -> active, median, on the embedded queue and on Redis.
+- HTTP: wrk on GET /api/v1/status/:id, the list and a text result against /health on the same server;
+- PICKUP: enqueue -> active, median, on the embedded queue and on Redis;
+- the whisper.cpp engine (WHISPER_ENGINE=whisper.cpp) on LONG and BURST, with its word accuracy.
 """
 from __future__ import annotations
 
@@ -240,8 +241,11 @@ def main() -> None:
         mixed_total = time.perf_counter() - mixed_started
         status_id = server.submit(key, shorts[0]).json()["data"]["transcriptionId"]
         server.wait_for(key, status_id, {"COMPLETED"})
-        status_rps = wrk(f"{server.base}/api/v1/status/{status_id}", key) if has_wrk() else None
-        health_rps = wrk(f"{server.base}/health", None) if has_wrk() else None
+        http_rps: dict[str, float] = {}
+        if has_wrk():
+            for name, path in (("status", f"/api/v1/status/{status_id}"), ("list", "/api/v1/transcriptions?limit=20"),
+                               ("result", f"/api/v1/transcriptions/{status_id}/result?format=text"), ("/health", "/health")):
+                http_rps[name] = wrk(server.base + path, None if name == "/health" else key)
         pickup_sql = pickup_embedded(server, key, shorts[1])
     finally:
         server.stop()
@@ -253,6 +257,14 @@ def main() -> None:
             pickup_bull = pickup_redis(distributed, distributed.bootstrap_key, shorts[1], redis_url)
         finally:
             distributed.stop()
+    # The whisper.cpp engine (q8_0 weights converted from the same model, beam 5, every core) on the same audio.
+    cpp = Server(folder / "whispercpp", env={**env, "WHISPER_ENGINE": "whisper.cpp"}).start()
+    try:
+        openai_request(cpp.base, cpp.bootstrap_key, shorts[0])
+        results["ours, whisper.cpp engine"] = repeat(lambda: timed(lambda: [openai_request(cpp.base, cpp.bootstrap_key, long)]))
+        burst_cpp = repeat(lambda: timed(lambda: at_once(lambda p: openai_request(cpp.base, cpp.bootstrap_key, p), shorts)))
+    finally:
+        cpp.stop()
     results["raw faster-whisper, sequential"] = repeat(lambda: raw("sequential", [long]))
     results["raw faster-whisper, batched (8)"] = repeat(lambda: raw("batched", [long]))
     burst_raw = repeat(lambda: raw("batched", shorts))
@@ -278,12 +290,13 @@ def main() -> None:
     report.say("\nBURST: 10 clips at once (seconds)")
     burst_best = report.figure("ours (OpenAI route)", burst_ours[0])
     raw_burst_best = report.figure("raw batched, one after another", burst_raw[0])
+    cpp_burst_best = report.figure("ours, whisper.cpp engine", burst_cpp[0])
     peer_burst_best = min((report.figure(f"faster-whisper-server, batch {b}", runs) for b, (_, runs, _) in peers.items()), default=None)
     report.say("\nMIXED: the 10 clips' median latency (seconds)")
     report.say(f"  alone {statistics.median(alone):.2f}, beside the long file {statistics.median(mixed):.2f} "
                f"(everything done in {mixed_total:.1f})")
-    if status_rps and health_rps:
-        report.say(f"\nHTTP (wrk, 32 connections, 10 s): status {status_rps:.0f} req/s, /health {health_rps:.0f} req/s")
+    if http_rps:
+        report.say("\nHTTP (wrk, 32 connections, 10 s): " + ", ".join(f"{name} {rps:.0f} req/s" for name, rps in http_rps.items()))
     report.say(f"\nPICKUP (enqueue -> active, ms): embedded median {statistics.median(pickup_sql):.1f}"
                + (f", Redis median {statistics.median(pickup_bull):.1f}" if pickup_bull else ""))
 
@@ -295,9 +308,11 @@ def main() -> None:
         report.ratio("LONG: ours / faster-whisper-server's best", ours, peer_best, "<= 0.75")
         report.ratio("BURST: ours / faster-whisper-server's best", burst_best, peer_burst_best, "<= 0.6")
     report.ratio("BURST: ours / raw batched, one after another", burst_best, raw_burst_best, "-")
+    report.ratio("LONG: whisper.cpp engine / faster-whisper engine", best["ours, whisper.cpp engine"], ours, "-")
+    report.ratio("BURST: whisper.cpp engine / faster-whisper engine", cpp_burst_best, burst_best, "-")
     report.ratio("MIXED: clips' median beside the long file / alone", statistics.median(mixed), statistics.median(alone), "<= 2")
-    if status_rps and health_rps:
-        report.ratio("HTTP: status route / /health", status_rps, health_rps, ">= 0.5")
+    for name in ("status", "list", "result") if http_rps else ():
+        report.ratio(f"HTTP: {name} route / /health", http_rps[name], http_rps["/health"], ">= 0.5" if name == "status" else "-")
     sequential = accuracy["raw faster-whisper, sequential"]
     report.say(f"  {'accuracy: ours - raw sequential':<52} {accuracy['ours (OpenAI route)'] - sequential:+6.3f}    (target >= -0.01)")
     (folder / "report.txt").write_text("\n".join(report.lines) + "\n")
