@@ -115,6 +115,22 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // libwhisper's C interface, opened at run time (dlopen): the package builds without it, and the bridge is
+        // compiled against whisper.h once scripts/build-whispercpp.sh has installed it into .whispercpp/.
+        .target(
+            name: "CWhisper",
+            cSettings: [.headerSearchPath("../../.whispercpp/include")],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        // The whisper.cpp engine: libwhisper in this process, audio decoded by ffmpeg, no Python.
+        .target(
+            name: "WhisperCpp",
+            dependencies: [
+                "CWhisper", "WhisperAPICore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // The worker pool: audio from storage, a Transcriber, result to storage.
         .target(
             name: "Worker",
@@ -158,7 +174,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "WhisperAPICore", "Services", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "Worker", "Webhooks", "Limits",
+                "WhisperAPICore", "Services", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "WhisperCpp", "Worker", "Webhooks", "Limits",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -218,7 +234,7 @@ let package = Package(
         .testTarget(
             name: "WhisperAPITests",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Services", "Webhooks", "Limits", "TestProcesses", "TerminalClient", "Worker",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Services", "Webhooks", "Limits", "TestProcesses", "TerminalClient", "Worker", "WhisperCpp",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -113,6 +113,12 @@ class Server:
                 timeout=60,
             )
 
+    def submitted(self, key: str, path: Path, **fields: str) -> str:
+        """Submits and returns the transcription's id; the submission must be accepted."""
+        response = self.submit(key, path, **fields)
+        assert response.status_code == 202, response.text
+        return response.json()["data"]["transcriptionId"]
+
     def get(self, key: str, path: str) -> requests.Response:
         return requests.get(self.base + path, headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
@@ -252,8 +258,10 @@ class Redis:
 class WorkerProcess:
     """A real `whisperapi worker` process."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str], concurrency: int = 1) -> None:
-        self.env = {**os.environ, "DATA_DIR": str(data_dir), "LOG_LEVEL": "info", **env}
+    def __init__(self, data_dir: Path, env: dict[str, str], concurrency: int = 1, inherit_env: bool = True) -> None:
+        """`inherit_env=False` starts it with only `env` (and a system PATH): nothing of this test run's environment."""
+        base = {**os.environ} if inherit_env else {"PATH": "/usr/bin:/bin"}
+        self.env = {**base, "DATA_DIR": str(data_dir), "LOG_LEVEL": "info", **env}
         self.log_path = data_dir / f"worker-{id(self)}.log"
         data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
@@ -279,6 +287,35 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+def cancel_on_worker(api: Server, key: str, transcription_id: str, worker: WorkerProcess) -> float:
+    """Cancels a job a worker process is running and returns how long the worker took to stop it."""
+    response = requests.delete(f"{api.base}/api/v1/transcribe/{transcription_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert response.json()["data"]["cancelled"] is True
+    cancelled_at = time.time()
+    while "job stopped: cancelled" not in worker.log() and time.time() - cancelled_at < 10:
+        time.sleep(0.05)
+    assert "job stopped: cancelled" in worker.log(), worker.log()[-2000:]
+    return time.time() - cancelled_at
+
+
+class WorkerProcesses:
+    """The `whisperapi worker` processes one test starts on a shared data directory, all killed when it ends."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.env = env
+        self.started: list[WorkerProcess] = []
+
+    def add(self, env: dict[str, str] | None = None, inherit_env: bool = True) -> WorkerProcess:
+        worker = WorkerProcess(self.data_dir, {**self.env, **(env or {})}, inherit_env=inherit_env)
+        self.started.append(worker)
+        return worker
+
+    def kill_all(self) -> None:
+        for worker in self.started:
+            worker.stop(signal.SIGKILL)
 
 
 def _engine_processes() -> list[tuple[int, int]]:

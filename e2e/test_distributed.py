@@ -5,10 +5,9 @@ import signal
 import time
 
 import pytest
-import requests
 
 from e2e.conftest import ENGLISH, LONG, SECOND
-from e2e.support import Redis, WorkerProcess, overlap, pid_alive
+from e2e.support import Redis, WorkerProcess, WorkerProcesses, cancel_on_worker, overlap, pid_alive
 
 FAST = {"QUEUE_LOCK_DURATION": "3000", "QUEUE_STALLED_INTERVAL": "1000", "QUEUE_RETRY_DELAY": "500"}
 
@@ -25,22 +24,9 @@ def cluster(tmp_path, redis, server_factory):
     """An API server with no workers on Redis, and a way to add worker processes."""
     env = {"REDIS_URL": redis.url, **FAST}
     api = server_factory(env=env, workers=0, data_dir=tmp_path / "shared").start()
-    workers: list[WorkerProcess] = []
-
-    def add_worker() -> WorkerProcess:
-        worker = WorkerProcess(tmp_path / "shared", env)
-        workers.append(worker)
-        return worker
-
-    yield api, add_worker
-    for worker in workers:
-        worker.stop(signal.SIGKILL)
-
-
-def submit(api, key, path, **fields) -> str:
-    response = api.submit(key, path, **fields)
-    assert response.status_code == 202, response.text
-    return response.json()["data"]["transcriptionId"]
+    workers = WorkerProcesses(tmp_path / "shared", env)
+    yield api, workers.add
+    workers.kill_all()
 
 
 def test_two_worker_processes_share_the_queue_and_every_job_completes(cluster, audio):
@@ -48,7 +34,7 @@ def test_two_worker_processes_share_the_queue_and_every_job_completes(cluster, a
     key = api.bootstrap_key
     workers = [add_worker(), add_worker()]
     clips = [(audio["wav"], ENGLISH), (audio["ogg"], SECOND), (audio["mp3"], ENGLISH), (audio["wav"], ENGLISH)]
-    ids = [(submit(api, key, path), reference) for path, reference in clips]
+    ids = [(api.submitted(key, path), reference) for path, reference in clips]
     for transcription_id, reference in ids:
         status = api.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=240)
         assert status["status"] == "COMPLETED", status
@@ -62,22 +48,16 @@ def test_cancelling_a_job_running_on_a_worker_process_stops_it_in_the_engine_whi
     api, add_worker = cluster
     key = api.bootstrap_key
     worker = add_worker()
-    long_id = submit(api, key, audio["long"], model="base")
+    long_id = api.submitted(key, audio["long"], model="base")
     api.wait_for(key, long_id, {"PROCESSING"}, timeout=60)
     deadline = time.time() + 30
     while not worker.engine_pids() and time.time() < deadline:
         time.sleep(0.1)
     engines = worker.engine_pids()
     assert engines
-    response = requests.delete(f"{api.base}/api/v1/transcribe/{long_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
-    assert response.json()["data"]["cancelled"] is True
-    cancelled_at = time.time()
-    while "job stopped: cancelled" not in worker.log() and time.time() - cancelled_at < 10:
-        time.sleep(0.05)
-    assert "job stopped: cancelled" in worker.log(), worker.log()[-2000:]
-    assert time.time() - cancelled_at < 4, "a cancel reaches another process's engine within a lock renewal"
+    assert cancel_on_worker(api, key, long_id, worker) < 4, "a cancel reaches another process's engine within a lock renewal"
     assert api.status(key, long_id)["status"] == "CANCELLED"
-    short_id = submit(api, key, audio["wav"])
+    short_id = api.submitted(key, audio["wav"])
     assert api.wait_for(key, short_id, {"COMPLETED", "FAILED"}, timeout=120)["status"] == "COMPLETED"
     assert worker.engine_pids() == engines and all(pid_alive(pid) for pid in engines), "the engine goes on serving"
     assert api.status(key, long_id)["status"] == "CANCELLED"
@@ -87,7 +67,7 @@ def test_a_worker_killed_mid_job_is_recovered_by_the_stalled_sweep_exactly_once(
     api, add_worker = cluster
     key = api.bootstrap_key
     doomed = add_worker()
-    transcription_id = submit(api, key, audio["long"])
+    transcription_id = api.submitted(key, audio["long"])
     api.wait_for(key, transcription_id, {"PROCESSING"}, timeout=60)
     doomed.stop(signal.SIGKILL)
     survivor = add_worker()
@@ -106,7 +86,7 @@ def test_sigterm_releases_a_running_job_to_another_worker(cluster, audio):
     api, add_worker = cluster
     key = api.bootstrap_key
     first = add_worker()
-    transcription_id = submit(api, key, audio["long"])
+    transcription_id = api.submitted(key, audio["long"])
     api.wait_for(key, transcription_id, {"PROCESSING"}, timeout=60)
     started = time.time()
     assert first.stop(signal.SIGTERM) == 0
@@ -120,7 +100,7 @@ def test_jobs_complete_across_a_redis_restart(cluster, audio, redis):
     api, add_worker = cluster
     key = api.bootstrap_key
     add_worker()
-    ids = [submit(api, key, audio["wav"]) for _ in range(3)]
+    ids = [api.submitted(key, audio["wav"]) for _ in range(3)]
     api.wait_for(key, ids[0], {"PROCESSING", "COMPLETED"}, timeout=60)
     redis.restart()
     ids += [submit_with_retry(api, key, audio["mp3"])]
@@ -145,7 +125,7 @@ def test_the_api_catches_up_on_events_that_happened_while_it_was_down(tmp_path, 
     env = {"REDIS_URL": redis.url, **FAST}
     api = server_factory(env=env, workers=0, data_dir=tmp_path / "shared").start()
     key = api.bootstrap_key
-    transcription_id = submit(api, key, audio["wav"])
+    transcription_id = api.submitted(key, audio["wav"])
     api.stop()
     worker = WorkerProcess(tmp_path / "shared", env)
     try:

@@ -419,4 +419,5 @@ def job_result(job: Job) -> dict[str, Any]:
         "model": job.model_name,
         "task": job.task,
         "segments": job.segments,
+        "engine": "faster-whisper",
     }

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Services
 import Storage
 import Webhooks
+import WhisperCpp
 import Worker
 import WhisperAPICore
 
@@ -57,7 +58,8 @@ func buildRouter(backend: Backend, identities: IdentityCache) -> Router<AppReque
         .add(middleware: limits)
     OpenAIRoutes(
         transcriptions: backend.transcriptions, storage: backend.storage, submission: backend.submission,
-        jobControl: backend.jobControl, maxUploadBytes: configuration.openAIMaxUploadBytes, jobTimeout: configuration.jobTimeout
+        jobControl: backend.jobControl, maxUploadBytes: configuration.openAIMaxUploadBytes, jobTimeout: configuration.jobTimeout,
+        engine: configuration.engine
     ).register(on: openAI)
     routeTable.load(router.routes.map { (method: $0.method.rawValue, path: $0.path.description) })
     return router
@@ -88,15 +90,29 @@ public func buildApplication(backend: Backend, workers: Int, logger: Logger) -> 
         logger: logger)
 }
 
-/// The worker pool: `concurrency` jobs at once, all in one engine process that batches them together.
+/// The worker pool: `concurrency` jobs at once, all on one engine (`WHISPER_ENGINE`): faster-whisper's process that
+/// batches them together, or whisper.cpp in this process.
 func buildWorker(
     _ configuration: ServiceConfiguration, leasing: any JobLeasing, storage: any ObjectStorage, concurrency: Int, logger: Logger
 ) -> QueueWorker {
-    let engine = EngineConfiguration(python: configuration.pythonExecutable, root: configuration.engineRoot, threads: configuration.inferenceThreads)
-    return QueueWorker(
+    QueueWorker(
         leasing: leasing, processor: TranscriptionProcessor(storage: storage), concurrency: concurrency,
         lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, logger: logger,
-        transcriber: EngineProcess(configuration: engine, logger: logger))
+        transcriber: buildTranscriber(configuration, logger: logger))
+}
+
+/// The engine `WHISPER_ENGINE` names.
+func buildTranscriber(_ configuration: ServiceConfiguration, logger: Logger) -> any Transcriber {
+    switch configuration.engine {
+    case .fasterWhisper:
+        let engine = EngineConfiguration(python: configuration.pythonExecutable, root: configuration.engineRoot, threads: configuration.inferenceThreads)
+        return EngineProcess(configuration: engine, logger: logger)
+    case .whisperCpp:
+        let engine = WhisperCppConfiguration(
+            library: configuration.whisperLibrary, modelDirectory: configuration.ggmlDirectory, weights: configuration.ggmlWeights,
+            threads: configuration.inferenceThreads)
+        return WhisperCppEngine(configuration: engine, logger: logger)
+    }
 }
 
 /// A standalone worker process (`whisperapi worker`): the distributed queue and storage, no database.

@@ -20,6 +20,8 @@ struct OpenAIRoutes {
     let maxUploadBytes: Int64
     /// How long a request waits for its job: twice the job timeout, so a retried job can still answer.
     let jobTimeout: Duration
+    /// The engine this deployment's workers run (`WHISPER_ENGINE`), which `/v1/models` names.
+    let engine: EngineKind
 
     /// Model names clients may send, as `/v1/models` lists them.
     static let models = ["whisper-1"] + WhisperModels.accepted.filter { $0 != "whisper-1" }
@@ -36,12 +38,13 @@ struct OpenAIRoutes {
             let object = "model"
             let created = 0
             let owned_by = "whisperapi"
+            let engine: String
         }
         struct List: Encodable {
             let object = "list"
             let data: [Model]
         }
-        return try JSONBody.response(.ok, List(data: Self.models.map { Model(id: $0) }))
+        return try JSONBody.response(.ok, List(data: Self.models.map { Model(id: $0, engine: engine.rawValue) }))
     }
 
     func transcribe(_ request: Request, context: AppRequestContext, task: TranscriptionTask) async throws -> Response {

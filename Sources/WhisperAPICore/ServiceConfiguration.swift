@@ -29,6 +29,15 @@ public struct ServiceConfiguration: Sendable {
     public var pythonExecutable: String
     /// CPU threads per engine process (0: the machine's cores shared among the slots).
     public var engineThreads: Int
+    /// The engine workers run (`WHISPER_ENGINE`): faster-whisper in a Python process (the default) or whisper.cpp in
+    /// this process.
+    public var engine: EngineKind
+    /// libwhisper for the whisper.cpp engine (`WHISPER_LIBRARY`, default `.whispercpp/lib/libwhisper.so`).
+    public var whisperLibrary: String
+    /// The converted ggml models (`WHISPER_GGML_DIR`, default `models/`).
+    public var ggmlDirectory: String
+    /// Which conversion whisper.cpp loads (`WHISPER_GGML_WEIGHTS`: `q8_0`, the default, or `f16`).
+    public var ggmlWeights: String
     /// Email of the admin user created on first start.
     public var adminEmail: String
     /// The PostgreSQL database (`DATABASE_URL=postgres://user:pass@host:port/db`); nil uses SQLite under `dataDirectory`.
@@ -114,6 +123,16 @@ public struct ServiceConfiguration: Sendable {
         engineRoot = environment["ENGINE_ROOT"] ?? cwd
         pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"
         engineThreads = int("WHISPER_CPU_THREADS", 0)
+        engine = EngineKind(rawValue: environment["WHISPER_ENGINE"] ?? EngineKind.fasterWhisper.rawValue) ?? .fasterWhisper
+        if let name = value("WHISPER_ENGINE"), EngineKind(rawValue: name) == nil {
+            problems.append("WHISPER_ENGINE must be faster-whisper or whisper.cpp, not '\(name)'")
+        }
+        whisperLibrary = environment["WHISPER_LIBRARY"] ?? "\(engineRoot)/.whispercpp/lib/libwhisper.so"
+        ggmlDirectory = environment["WHISPER_GGML_DIR"] ?? "\(engineRoot)/models"
+        ggmlWeights = value("WHISPER_GGML_WEIGHTS") ?? "q8_0"
+        if !["q8_0", "f16"].contains(ggmlWeights) {
+            problems.append("WHISPER_GGML_WEIGHTS must be q8_0 or f16, not '\(ggmlWeights)'")
+        }
         adminEmail = environment["ADMIN_EMAIL"] ?? "admin@localhost"
         databaseURL = url("DATABASE_URL", schemes: ["postgres", "postgresql"])
         redisURL = url("REDIS_URL", schemes: ["redis", "rediss"])
@@ -169,6 +188,14 @@ public struct ServiceConfiguration: Sendable {
     public var inferenceThreads: Int {
         engineThreads > 0 ? engineThreads : max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
+}
+
+/// The engines a worker can run.
+public enum EngineKind: String, Sendable, CaseIterable {
+    /// faster-whisper (CTranslate2) in the worker's Python engine process, with its window scheduler.
+    case fasterWhisper = "faster-whisper"
+    /// whisper.cpp's libwhisper inside the worker process: no Python needed.
+    case whisperCpp = "whisper.cpp"
 }
 
 /// Settings that cannot be used, each named with what it must be.

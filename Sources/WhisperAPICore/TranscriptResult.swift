@@ -50,13 +50,18 @@ public struct TranscriptResult: Codable, Sendable, Equatable {
     public var model: String
     public var task: String?
     public var segments: [Segment]
+    /// The engine that ran (`faster-whisper` or `whisper.cpp`); absent in results written before engines were named.
+    public var engine: String?
 
-    public init(text: String, language: String?, duration: Double, model: String, task: String? = nil, segments: [Segment]) {
+    public init(
+        text: String, language: String?, duration: Double, model: String, task: String? = nil, segments: [Segment], engine: String? = nil
+    ) {
         self.text = text
         self.language = language
         self.duration = duration
         self.model = model
         self.task = task
         self.segments = segments
+        self.engine = engine
     }
 }
