@@ -29,9 +29,9 @@ if [ ! -f "$cache/lib/libwhisper.so" ]; then
   "$work/tools/bin/cmake" -S "$work/pywhispercpp-$version/whisper.cpp" -B "$work/build" -G Ninja \
     -DCMAKE_MAKE_PROGRAM="$work/tools/bin/ninja" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON \
     -DGGML_NATIVE=ON -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_EXAMPLES=OFF -DWHISPER_BUILD_SERVER=OFF \
-    -DCMAKE_INSTALL_PREFIX="$cache.partial" -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_INSTALL_RPATH='$ORIGIN' > "$work/cmake.log" \
+    -DCMAKE_INSTALL_PREFIX="$cache.partial" -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_INSTALL_RPATH='$ORIGIN' > "$work/cmake.log" 2>&1 \
     || { cat "$work/cmake.log"; exit 1; }
-  "$work/tools/bin/cmake" --build "$work/build" -j "$(nproc)" > "$work/build.log" || { tail -n 40 "$work/build.log"; exit 1; }
+  "$work/tools/bin/cmake" --build "$work/build" -j "$(nproc)" > "$work/build.log" 2>&1 || { tail -n 40 "$work/build.log"; exit 1; }
   "$work/tools/bin/cmake" --install "$work/build" > /dev/null
   cp "$work/pywhispercpp-$version/whisper.cpp/LICENSE" "$cache.partial/LICENSE"
   rm -rf "$cache" && mv "$cache.partial" "$cache"

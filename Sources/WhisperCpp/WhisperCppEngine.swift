@@ -42,7 +42,10 @@ public actor WhisperCppEngine: Transcriber {
     let configuration: WhisperCppConfiguration
     let logger: Logger
     private var models: [String: LoadedModel] = [:]
+    /// Runs in progress, at most one per thread; the others wait their turn in `waiting`, first come first served.
     private var running = 0
+    private var waiting: [(ticket: Int, admit: CheckedContinuation<Void, any Error>)] = []
+    private var nextTicket = 0
 
     /// The engine's name in results and `/v1/models`.
     public static let name = "whisper.cpp"
@@ -64,13 +67,15 @@ public actor WhisperCppEngine: Transcriber {
             throw TranscriptionFailure(code: "UNSUPPORTED_TASK", message: "model '\(name)' is English-only and cannot translate")
         }
         let samples = try await AudioDecoder(ffmpeg: configuration.ffmpeg).decode(request.audio)
-        running += 1
-        defer { running -= 1 }
+        try await admit()
         let options = WhisperRun.Options(
             language: model.multilingual ? request.language : "en", translate: request.task == "translate", prompt: request.prompt,
             threads: max(1, configuration.threads / running), beamSize: configuration.beamSize,
             wordTimestamps: request.wordTimestamps)
-        let transcript = try await WhisperRun(model: model, options: options).run(samples, onProgress: onProgress)
+        // The turn ends when whisper's thread does (a cancelled run returns before whisper has stopped).
+        let transcript = try await WhisperRun(model: model, options: options).run(samples, onProgress: onProgress) {
+            Task { await self.release() }
+        }
         return TranscriptResult(
             text: transcript.segments.map(\.text).filter { !$0.isEmpty }.joined(separator: " "),
             language: transcript.language, duration: (Double(samples.count) / Double(AudioDecoder.sampleRate) * 1000).rounded() / 1000,
@@ -79,6 +84,44 @@ public actor WhisperCppEngine: Transcriber {
 
     /// Models stay loaded for the worker's life; nothing else is held between jobs.
     public func stop() {}
+
+    // MARK: - Turns
+
+    /// Waits for a turn: as many runs at once as there are threads (a lone job gets them all; a burst gets one run a
+    /// core rather than many runs fighting for each). A job cancelled while it waits leaves at once.
+    private func admit() async throws {
+        if running < max(1, configuration.threads) {
+            running += 1
+            return
+        }
+        nextTicket += 1
+        let ticket = nextTicket
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (admit: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled {
+                    admit.resume(throwing: CancellationError())
+                } else {
+                    waiting.append((ticket, admit))
+                }
+            }
+        } onCancel: {
+            Task { await self.abandon(ticket) }
+        }
+    }
+
+    /// Hands the finished run's turn to the first waiting job.
+    private func release() {
+        if waiting.isEmpty {
+            running -= 1
+        } else {
+            waiting.removeFirst().admit.resume()
+        }
+    }
+
+    private func abandon(_ ticket: Int) {
+        guard let index = waiting.firstIndex(where: { $0.ticket == ticket }) else { return }
+        waiting.remove(at: index).admit.resume(throwing: CancellationError())
+    }
 
     /// The loaded model, loading it (and libwhisper) on first use.
     private func load(_ name: String) throws -> LoadedModel {

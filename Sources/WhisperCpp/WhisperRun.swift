@@ -25,8 +25,12 @@ struct WhisperRun {
     let model: LoadedModel
     let options: Options
 
-    /// Transcribes `samples`, reporting progress and each segment as whisper finishes it.
-    func run(_ samples: [Float], onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void) async throws -> Transcript {
+    /// Transcribes `samples`, reporting progress and each segment as whisper finishes it. A cancelled run returns at
+    /// once; whisper stops at its next check (it checks between steps, and an encoder pass may take a second), and
+    /// `whenStopped` is called when its thread has ended either way.
+    func run(
+        _ samples: [Float], onProgress: @escaping @Sendable (Int, ProgressSegment?) async -> Void, whenStopped: @escaping @Sendable () -> Void
+    ) async throws -> Transcript {
         let context = RunContext(wordTimestamps: options.wordTimestamps, model: model)
         // Progress is handed to the job in order, off whisper's thread; the run's result waits until all of it is.
         let reporter = Task {
@@ -34,13 +38,18 @@ struct WhisperRun {
         }
         let outcome: Result<Transcript, any Error> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let thread = Thread { continuation.resume(returning: Self.execute(samples, options, model, context)) }
+                context.awaitOutcome(continuation)
+                let thread = Thread {
+                    context.deliver(Self.execute(samples, options, model, context))
+                    whenStopped()
+                }
                 thread.name = "whisper.cpp"
                 thread.stackSize = 8 << 20
                 thread.start()
             }
         } onCancel: {
             context.cancelled.withLockedValue { $0 = true }
+            context.deliver(.failure(CancellationError()))
         }
         context.events.continuation.finish()
         await reporter.value
@@ -89,6 +98,8 @@ final class RunContext: Sendable {
 
     let events = AsyncStream<Event>.makeStream()
     let cancelled = NIOLockedValueBox(false)
+    /// The waiting caller, or the outcome that came first: the run's own, or a cancel's.
+    private let outcome = NIOLockedValueBox<(waiter: CheckedContinuation<Result<WhisperRun.Transcript, any Error>, Never>?, first: Result<WhisperRun.Transcript, any Error>?)>((nil, nil))
     let segments = NIOLockedValueBox([TranscriptResult.Segment]())
     private let percent = NIOLockedValueBox(0)
     let wordTimestamps: Bool
@@ -97,6 +108,27 @@ final class RunContext: Sendable {
     init(wordTimestamps: Bool, model: LoadedModel) {
         self.wordTimestamps = wordTimestamps
         self.model = model
+    }
+
+    /// Registers the caller that waits for the outcome (handed over at once if one came already).
+    func awaitOutcome(_ waiter: CheckedContinuation<Result<WhisperRun.Transcript, any Error>, Never>) {
+        let ready = outcome.withLockedValue { state -> Result<WhisperRun.Transcript, any Error>? in
+            if let first = state.first { return first }
+            state.waiter = waiter
+            return nil
+        }
+        if let ready { waiter.resume(returning: ready) }
+    }
+
+    /// Hands the caller the first outcome; later ones are dropped.
+    func deliver(_ result: Result<WhisperRun.Transcript, any Error>) {
+        let waiter = outcome.withLockedValue { state -> CheckedContinuation<Result<WhisperRun.Transcript, any Error>, Never>? in
+            guard state.first == nil else { return nil }
+            state.first = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: result)
     }
 
     static func from(_ user: UnsafeMutableRawPointer?) -> RunContext {

@@ -19,10 +19,9 @@ import WhisperCpp
         engine = WhisperCppEngine(configuration: Self.configuration(), logger: Logger(label: "test"))
     }
 
-    static func configuration(library: String? = nil, models: String? = nil) -> WhisperCppConfiguration {
+    static func configuration(models: String? = nil, threads: Int = 2) -> WhisperCppConfiguration {
         WhisperCppConfiguration(
-            library: library ?? repositoryRoot + "/.whispercpp/lib/libwhisper.so", modelDirectory: models ?? repositoryRoot + "/models",
-            threads: 2)
+            library: repositoryRoot + "/.whispercpp/lib/libwhisper.so", modelDirectory: models ?? repositoryRoot + "/models", threads: threads)
     }
 
     func speak(_ text: String, voice: String = "en-us", name: String) throws -> String {
@@ -113,6 +112,26 @@ import WhisperCpp
         // The model is still good for the next job.
         let after = try await engine.transcribe(request(try speak(Self.english, name: "after.wav"))) { _, _ in }
         #expect(wordOverlap(Self.english, after.text) >= 0.8, "\(after.text)")
+    }
+
+    @Test func runsBeyondTheThreadsWaitTheirTurnAndACancelledWaiterLeavesAtOnce() async throws {
+        let oneThread = WhisperCppEngine(configuration: Self.configuration(threads: 1), logger: Logger(label: "test"))
+        let long = try speak(Array(repeating: Self.english, count: 6).joined(separator: " "), name: "long.wav")
+        let short = try speak(Self.english, name: "short.wav")
+        let firstStarted = NIOLockedValueBox(false)
+        let first = Task { try await oneThread.transcribe(request(long)) { _, _ in firstStarted.withLockedValue { $0 = true } } }
+        while !firstStarted.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+        let secondStarted = NIOLockedValueBox(false)
+        let second = Task { try await oneThread.transcribe(request(short)) { _, _ in secondStarted.withLockedValue { $0 = true } } }
+        let third = Task { try await oneThread.transcribe(request(short)) { _, _ in } }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(!secondStarted.withLockedValue { $0 }, "the second run waits while the first has the one thread")
+        let cancelledAt = ContinuousClock.now
+        second.cancel()
+        await #expect(throws: CancellationError.self) { try await second.value }
+        #expect(ContinuousClock.now - cancelledAt < .seconds(1), "a waiting job leaves without waiting for its turn")
+        #expect(wordOverlap(Array(repeating: Self.english, count: 6).joined(separator: " "), try await first.value.text) >= 0.8)
+        #expect(wordOverlap(Self.english, try await third.value.text) >= 0.8, "the turn passes on to the next waiting job")
     }
 
     @Test func aMissingModelOrLibraryIsATypedFailure() async throws {
