@@ -110,7 +110,7 @@ func buildTranscriber(_ configuration: ServiceConfiguration, logger: Logger) -> 
     case .whisperCpp:
         let engine = WhisperCppConfiguration(
             library: configuration.whisperLibrary, modelDirectory: configuration.ggmlDirectory, weights: configuration.ggmlWeights,
-            threads: configuration.inferenceThreads)
+            threads: configuration.inferenceThreads, beamSize: configuration.beamSize)
         return WhisperCppEngine(configuration: engine, logger: logger)
     }
 }

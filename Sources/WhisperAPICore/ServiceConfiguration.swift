@@ -38,6 +38,8 @@ public struct ServiceConfiguration: Sendable {
     public var ggmlDirectory: String
     /// Which conversion whisper.cpp loads (`WHISPER_GGML_WEIGHTS`: `q8_0`, the default, or `f16`).
     public var ggmlWeights: String
+    /// Beam search width for both engines (`WHISPER_BEAM_SIZE`, default 5; the Python engine reads it itself).
+    public var beamSize: Int
     /// Email of the admin user created on first start.
     public var adminEmail: String
     /// The PostgreSQL database (`DATABASE_URL=postgres://user:pass@host:port/db`); nil uses SQLite under `dataDirectory`.
@@ -130,6 +132,7 @@ public struct ServiceConfiguration: Sendable {
         whisperLibrary = environment["WHISPER_LIBRARY"] ?? "\(engineRoot)/.whispercpp/lib/libwhisper.so"
         ggmlDirectory = environment["WHISPER_GGML_DIR"] ?? "\(engineRoot)/models"
         ggmlWeights = value("WHISPER_GGML_WEIGHTS") ?? "q8_0"
+        beamSize = int("WHISPER_BEAM_SIZE", 5, in: 1...16)
         if !["q8_0", "f16"].contains(ggmlWeights) {
             problems.append("WHISPER_GGML_WEIGHTS must be q8_0 or f16, not '\(ggmlWeights)'")
         }
