@@ -318,10 +318,18 @@ class Scheduler:
             sizes = [int(math.ceil(slot.duration) * model.frames_per_second) for slot in batch]
             model.add_word_timestamps(outputs, first.tokenizer, encoder_output, sizes, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0)
         pieces: list[tuple[Job, Window, list[dict[str, Any]]]] = []
+        unheard: list[Slot] = []
         for slot, output in zip(batch, outputs):
             for (job, window), segment in zip(slot.pieces, slot.split(output[0])):
+                if slot.packed and not segment["words"]:
+                    # The decoder may end a packed slot early and never reach a later window's speech: that window
+                    # is decoded again on its own rather than lose its text.
+                    alone = Slot()
+                    alone.pieces.append((job, window))
+                    unheard.append(alone)
+                    continue
                 pieces.append((job, window, sentences(segment) if job.fine_segments else ([segment] if segment["text"].strip() else [])))
-        return pieces
+        return pieces + (self._decode_batch(unheard) if unheard else [])
 
     # MARK: - Messages
 
