@@ -114,6 +114,14 @@ public final class Queue: Sendable {
         return .unknown
     }
 
+    /// Prioritized jobs of one priority (BullMQ scores them `priority * 2^32 + a counter`).
+    public func countPrioritized(priority: Int) async throws -> Int {
+        let low = Int64(priority) << 32
+        let reply = try await client.send(["ZCOUNT", .string(keys.prioritized), .string(String(low)), .string(String(low + (1 << 32) - 1))])
+        if case .error(let message) = reply { throw RedisError(message) }
+        return Int(reply.int ?? 0)
+    }
+
     /// Job counts per state (`waiting` counts the wait and paused lists).
     public func getJobCounts(_ states: [JobState] = [.active, .completed, .delayed, .failed, .prioritized, .waiting, .waitingChildren]) async throws -> [JobState: Int] {
         var commands: [[RESPArgument]] = []

@@ -104,6 +104,14 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
             completed: counts[.completed] ?? 0, failed: counts[.failed] ?? 0, delayed: counts[.delayed] ?? 0)
     }
 
+    public func waitingCount(priority: Int?) async throws -> Int {
+        guard let priority else {
+            let counts = try await queue.getJobCounts([.waiting, .prioritized])
+            return (counts[.waiting] ?? 0) + (counts[.prioritized] ?? 0)
+        }
+        return try await queue.countPrioritized(priority: priority)
+    }
+
     public func cleanupOldJobs(completedBefore: Date, failedBefore: Date) async throws -> Int {
         let now = Date()
         let completed = try await queue.clean(grace: Int(now.timeIntervalSince(completedBefore) * 1000), state: .completed)

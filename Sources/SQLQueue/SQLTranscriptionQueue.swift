@@ -171,6 +171,17 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
         return stats
     }
 
+    public func waitingCount(priority: Int?) async throws -> Int {
+        guard let sql = database as? any SQLDatabase else { throw QueueStorageError.notSQL }
+        let now = Self.now()
+        var query: SQLQueryString = """
+            SELECT COUNT(*) AS n FROM queue_jobs WHERE (state = 'waiting' OR (state = 'delayed' AND available_at <= \(bind: now)))
+            """
+        if let priority { query = query + " AND priority = \(bind: priority)" }
+        let row = try await sql.raw(query).first()
+        return try row?.decode(column: "n", as: Int.self) ?? 0
+    }
+
     public func cleanupOldJobs(completedBefore: Date, failedBefore: Date) async throws -> Int {
         let completedCutoff = Int64(completedBefore.timeIntervalSince1970 * 1000)
         let failedCutoff = Int64(failedBefore.timeIntervalSince1970 * 1000)

@@ -94,6 +94,7 @@ public struct Submission: Sendable {
         // Refused before the audio is read, so nothing is stored; checked again under the lock below.
         try await guardrails.checkQuota(identity.user, limits: limits)
         try await guardrails.checkConcurrency(identity.user, limits: limits)
+        try await checkQueueRoom(plan: identity.user.plan, limits: limits)
         let id = UUID()
         let audioKey = StorageKeys.audio(user: identity.user.id, transcription: id)
         let writer = try await storage.makeWriter(key: audioKey)
@@ -124,6 +125,26 @@ public struct Submission: Sendable {
             throw error
         }
         return (transcription, received.extra)
+    }
+
+    /// Backpressure: with as many jobs waiting as the queue allows (`QUEUE_MAX_WAITING`), or as the plan allows its own
+    /// (`PLAN_<P>_MAX_WAITING`), a submission is refused with 503 `QUEUE_FULL` and a `Retry-After` before any audio is
+    /// read. (Submissions at the same moment may pass the check together: the limit bounds the queue, not exactly.)
+    func checkQueueRoom(plan: Plan, limits: PlanLimits) async throws {
+        for (most, priority, whose) in [(plans.maxWaiting, nil, "the queue"), (limits.maxWaiting, plan.queuePriority, "the \(plan.rawValue) plan")] {
+            guard let most else { continue }
+            let waiting: Int
+            do {
+                waiting = try await queue.waitingCount(priority: priority)
+            } catch {
+                throw APIError(.queueUnavailable, "the queue is unavailable; try again shortly")
+            }
+            if waiting >= most {
+                var error = APIError(.queueFull, "\(whose) has \(waiting) jobs waiting, its most; try again later")
+                error.headers["Retry-After"] = "30"
+                throw error
+            }
+        }
     }
 
     /// Records the transcription and queues its job: one step per user on every API server, so two submits at once

@@ -62,6 +62,7 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let resultNotReady = ErrorCode("NOT_READY", 409)
     public static let noSession = ErrorCode("NO_SESSION", 401)
     public static let payloadTooLarge = ErrorCode("PAYLOAD_TOO_LARGE", 413)
+    public static let queueFull = ErrorCode("QUEUE_FULL", 503)
     public static let queueUnavailable = ErrorCode("QUEUE_UNAVAILABLE", 503)
     public static let quotaExceeded = ErrorCode("QUOTA_EXCEEDED", 429)
     public static let rangeNotSatisfiable = ErrorCode("RANGE_NOT_SATISFIABLE", 416)

@@ -12,13 +12,19 @@ public struct PlanLimits: Sendable, Equatable {
     public var monthlyAudioMinutes: Int?
     /// Model names the plan may ask for (aliases such as `whisper-1` count as the model they mean).
     public var models: [String]
+    /// The most jobs of this plan waiting in the queue before its submissions are refused (`QUEUE_FULL`); nil: no
+    /// limit of its own.
+    public var maxWaiting: Int?
 
-    public init(concurrentJobs: Int, requestsPerWindow: Int, maxUploadBytes: Int64, monthlyAudioMinutes: Int?, models: [String]) {
+    public init(
+        concurrentJobs: Int, requestsPerWindow: Int, maxUploadBytes: Int64, monthlyAudioMinutes: Int?, models: [String], maxWaiting: Int? = nil
+    ) {
         self.concurrentJobs = concurrentJobs
         self.requestsPerWindow = requestsPerWindow
         self.maxUploadBytes = maxUploadBytes
         self.monthlyAudioMinutes = monthlyAudioMinutes
         self.models = models
+        self.maxWaiting = maxWaiting
     }
 
     /// Whether the plan may use a resolved model name.
@@ -28,11 +34,15 @@ public struct PlanLimits: Sendable, Equatable {
 }
 
 /// The plans' limits in one place: the seed's defaults, each overridable from the environment with
-/// `PLAN_<FREE|PRO|PAYG>_<CONCURRENT_JOBS|REQUESTS_PER_MINUTE|MAX_FILE_SIZE|MONTHLY_MINUTES|MODELS>`.
+/// `PLAN_<FREE|PRO|PAYG>_<CONCURRENT_JOBS|REQUESTS_PER_MINUTE|MAX_FILE_SIZE|MONTHLY_MINUTES|MODELS|MAX_WAITING>`, and
+/// the queue's own limit, `QUEUE_MAX_WAITING`.
 public struct PlanPolicy: Sendable, Equatable {
     public var limits: [Plan: PlanLimits]
     /// The rate limit's window (`RATE_LIMIT_WINDOW_SECONDS`, default a minute).
     public var rateWindow: Duration
+    /// The most jobs waiting in the queue, of every plan, before submissions are refused (`QUEUE_MAX_WAITING`); nil:
+    /// no limit (the default).
+    public var maxWaiting: Int?
 
     /// FREE 1 job / 30 requests a minute / 25 MB / 60 minutes a month / tiny.en; PRO 3 / 120 / 500 MB / 6000 /
     /// every model; PAYG 10 / 600 / 1 GB / unlimited (metered) / every model.
@@ -71,6 +81,7 @@ public struct PlanPolicy: Sendable, Equatable {
             if let number = positive("CONCURRENT_JOBS") { limits.concurrentJobs = Int(number) }
             if let number = positive("REQUESTS_PER_MINUTE") { limits.requestsPerWindow = Int(number) }
             if let number = positive("MAX_FILE_SIZE") { limits.maxUploadBytes = number }
+            if let number = positive("MAX_WAITING") { limits.maxWaiting = Int(number) }
             if let text = value("MONTHLY_MINUTES") {
                 if text.lowercased() == "unlimited" {
                     limits.monthlyAudioMinutes = nil
@@ -97,6 +108,13 @@ public struct PlanPolicy: Sendable, Equatable {
                 policy.rateWindow = .milliseconds(Int64(seconds * 1000))
             } else {
                 problems.append("RATE_LIMIT_WINDOW_SECONDS must be a number of seconds more than 0, not '\(text)'")
+            }
+        }
+        if let text = environment["QUEUE_MAX_WAITING"]?.trimmingCharacters(in: .whitespaces).nilIfEmpty {
+            if let number = Int(text), number >= 0 {
+                policy.maxWaiting = number == 0 ? nil : number
+            } else {
+                problems.append("QUEUE_MAX_WAITING must be a whole number (0: no limit), not '\(text)'")
             }
         }
         self = policy

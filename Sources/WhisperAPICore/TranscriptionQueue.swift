@@ -14,6 +14,8 @@ public protocol TranscriptionQueue: Sendable {
     func retryFailedJob(_ jobId: String) async throws -> Bool
     /// Counts jobs by state.
     func getQueueStats() async throws -> QueueStats
+    /// Jobs waiting to run (due retries included), of one queue priority or of all.
+    func waitingCount(priority: Int?) async throws -> Int
     /// Deletes completed jobs finished before `completedBefore` and failed or cancelled ones before `failedBefore`.
     @discardableResult
     func cleanupOldJobs(completedBefore: Date, failedBefore: Date) async throws -> Int

@@ -19,7 +19,7 @@ import WhisperAPICore
             let client = RedisClient(configuration: try RedisConfiguration(url: url), poolSize: 2, logger: logger)
             let prefix = "test-limits-\(UUID().uuidString.prefix(8))"
             do {
-                try await body(RedisRateLimiter(client: client, prefix: prefix), RedisLock(client: client, prefix: prefix, patience: .seconds(2)))
+                try await body(RedisRateLimiter(client: client, prefix: prefix), RedisLock(client: client, prefix: prefix, patience: .seconds(10)))
             } catch {
                 await client.close()
                 throw error

@@ -50,6 +50,30 @@ import WhisperAPICore
     }
 
     @Test(arguments: DatabaseDriver.available)
+    func aFullQueueRefusesSubmissionsWith503AndStoresNothing(database: DatabaseDriver) async throws {
+        // No workers here: every accepted job stays waiting.
+        try await APIHarness.run(database: database, environment: ["QUEUE_MAX_WAITING": "3", "PLAN_FREE_MAX_WAITING": "1"]) { client, harness in
+            #expect(try await submit(client, key: harness.freeKey).status == .accepted)
+            let free = try await submit(client, key: harness.freeKey)
+            #expect(free.status == .serviceUnavailable)
+            #expect(try errorCode(free) == "QUEUE_FULL")
+            #expect(header(free, "Retry-After") == "30")
+            #expect(try await submit(client, key: harness.proKey).status == .accepted, "the FREE plan's limit is its own")
+            #expect(try await submit(client, key: harness.proKey).status == .accepted)
+            let full = try await submit(client, key: harness.proKey)
+            #expect(full.status == .serviceUnavailable)
+            #expect(try errorCode(full) == "QUEUE_FULL")
+            #expect(harness.storedFiles().count == 3, "a refused submission stores nothing")
+            let listed = try await client.get("/api/v1/transcriptions", key: harness.proKey)
+            #expect((try dataField(listed)["items"] as? [Any])?.count == 2)
+            // A job that leaves the queue makes room again.
+            let job = try #require(try await harness.backend.leasing.claimNextJob(lockDuration: .seconds(30)))
+            #expect(!job.id.isEmpty)
+            #expect(try await submit(client, key: harness.proKey).status == .accepted)
+        }
+    }
+
+    @Test(arguments: DatabaseDriver.available)
     func twentySimultaneousSubmitsFromAFreeUserAcceptExactlyOne(database: DatabaseDriver) async throws {
         try await APIHarness.run(database: database, environment: ["PLAN_FREE_CONCURRENT_JOBS": "1"]) { client, harness in
             let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
