@@ -25,8 +25,6 @@ static void wa_quiet(enum ggml_log_level level, const char *text, void *user) {
     (void)level; (void)text; (void)user;
 }
 
-bool wa_bridge_available(void) { return true; }
-
 const char *wa_load_library(const char *path) {
     if (wa_library) return NULL;
     void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -133,7 +131,6 @@ const char *wa_language(void *state) {
 #else
 // Built without whisper.h: the engine reports that libwhisper is not installed.
 
-bool wa_bridge_available(void) { return false; }
 const char *wa_load_library(const char *path) {
     (void)path;
     return "this build of whisperapi was compiled without whisper.h (run scripts/build-whispercpp.sh, then build again)";

@@ -171,8 +171,7 @@ public actor EngineProcess: Transcriber {
         environment.merge(configuration.environment) { _, new in new }
         environment["PYTHONPATH"] = configuration.root
         environment["PYTHONUNBUFFERED"] = "1"
-        environment["WHISPER_CPU_THREADS"] = String(configuration.threads)
-        environment["OMP_NUM_THREADS"] = String(configuration.threads)
+        environment["WHISPER_CPU_THREADS"] = String(configuration.threads)  // engine/ sets OpenMP's count from it
         process.environment = environment
         let input = Pipe()
         let output = Pipe()

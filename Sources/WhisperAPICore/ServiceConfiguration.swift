@@ -125,9 +125,10 @@ public struct ServiceConfiguration: Sendable {
         engineRoot = environment["ENGINE_ROOT"] ?? cwd
         pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"
         engineThreads = int("WHISPER_CPU_THREADS", 0)
-        engine = EngineKind(rawValue: environment["WHISPER_ENGINE"] ?? EngineKind.fasterWhisper.rawValue) ?? .fasterWhisper
-        if let name = value("WHISPER_ENGINE"), EngineKind(rawValue: name) == nil {
-            problems.append("WHISPER_ENGINE must be faster-whisper or whisper.cpp, not '\(name)'")
+        let engineName = value("WHISPER_ENGINE") ?? EngineKind.fasterWhisper.rawValue
+        engine = EngineKind(rawValue: engineName) ?? .fasterWhisper
+        if EngineKind(rawValue: engineName) == nil {
+            problems.append("WHISPER_ENGINE must be faster-whisper or whisper.cpp, not '\(engineName)'")
         }
         whisperLibrary = environment["WHISPER_LIBRARY"] ?? "\(engineRoot)/.whispercpp/lib/libwhisper.so"
         ggmlDirectory = environment["WHISPER_GGML_DIR"] ?? "\(engineRoot)/models"

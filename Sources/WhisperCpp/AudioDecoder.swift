@@ -71,12 +71,11 @@ struct AudioDecoder: Sendable {
 
     /// The duration the container's header claims (ffprobe, beside ffmpeg), when it claims one.
     private func declaredDuration(_ path: String) async -> Double? {
-        let probe = URL(fileURLWithPath: ffmpeg).deletingLastPathComponent().appendingPathComponent("ffprobe").path
+        // ffprobe comes with ffmpeg: beside it when ffmpeg is given as a path, else on PATH.
+        let probe = ffmpeg.contains("/") ? URL(fileURLWithPath: ffmpeg).deletingLastPathComponent().appendingPathComponent("ffprobe").path : "ffprobe"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            ffmpeg.contains("/") ? probe : "ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path,
-        ]
+        process.arguments = [probe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path]
         let output = Pipe()
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output

@@ -137,12 +137,12 @@ final class RunContext: Sendable {
 
     /// Whisper's progress; it only rises (whisper reports a window's start again on a fallback).
     func progressed(_ value: Int) {
-        let rose = percent.withLockedValue { current -> Bool in
-            guard value > current else { return false }
+        let risen = percent.withLockedValue { current -> Int? in
+            guard value > current else { return nil }
             current = min(value, 99)
-            return true
+            return current
         }
-        if rose { events.continuation.yield(Event(percent: percent.withLockedValue { $0 }, segment: nil)) }
+        if let risen { events.continuation.yield(Event(percent: risen, segment: nil)) }
     }
 
     /// Reads whisper's new segments into canonical ones and reports each.

@@ -6,9 +6,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/// Whether this build was compiled against whisper.h (false: every call below fails).
-bool wa_bridge_available(void);
-
 /// Opens libwhisper at `path` and resolves what the bridge calls. NULL on success, else a message (static storage).
 const char *wa_load_library(const char *path);
 
