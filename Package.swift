@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // OTLP over HTTP only: the gRPC exporter's dependencies would add minutes to every clean build.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
@@ -64,7 +69,7 @@ let package = Package(
         .target(
             name: "RedisQueue",
             dependencies: [
-                "WhisperAPICore", "BullMQ", "RedisClient",
+                "WhisperAPICore", "BullMQ", "RedisClient", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -99,9 +104,19 @@ let package = Package(
         .target(
             name: "SQLQueue",
             dependencies: [
-                "WhisperAPICore",
+                "WhisperAPICore", "Telemetry",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // What the service measures (names, labels, buckets; recorded through swift-metrics) and how it logs.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                "WhisperAPICore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -110,7 +125,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "WhisperAPICore",
+                "WhisperAPICore", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -135,7 +150,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "WhisperAPICore",
+                "WhisperAPICore", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -154,7 +169,7 @@ let package = Package(
         .target(
             name: "Webhooks",
             dependencies: [
-                "WhisperAPICore", "Persistence",
+                "WhisperAPICore", "Persistence", "Telemetry",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -174,8 +189,10 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "WhisperAPICore", "Services", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "WhisperCpp", "Worker", "Webhooks", "Limits",
+                "WhisperAPICore", "Services", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "WhisperCpp", "Worker", "Webhooks", "Limits", "Telemetry",
                 .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -199,7 +216,7 @@ let package = Package(
         .executableTarget(
             name: "whisperapi",
             dependencies: [
-                "Server", "Services", "TerminalClient",
+                "Server", "Services", "TerminalClient", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -234,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "WhisperAPITests",
             dependencies: [
-                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Services", "Webhooks", "Limits", "TestProcesses", "TerminalClient", "Worker", "WhisperCpp",
+                "WhisperAPICore", "Storage", "Persistence", "SQLQueue", "RedisQueue", "Engine", "Server", "Services", "Webhooks", "Limits", "TestProcesses", "TerminalClient", "Worker", "WhisperCpp", "Telemetry",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

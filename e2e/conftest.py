@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from e2e.support import Server, convert, speak
+from e2e.support import Redis, Server, WorkerProcesses, convert, speak
 
+#: Short locks and sweeps, so that tests on Redis see a dead worker's job taken again within seconds.
+FAST = {"QUEUE_LOCK_DURATION": "3000", "QUEUE_STALLED_INTERVAL": "1000", "QUEUE_RETRY_DELAY": "500"}
 ENGLISH = "Please send the report to the office before noon on Monday. Thank you very much for your help."
 SECOND = "Hello world. This is a test of the speech recognition service. We are going to the park today."
 GERMAN = "Guten Morgen. Wie geht es dir heute? Ich möchte gerne einen Kaffee mit Milch trinken."
@@ -60,3 +62,20 @@ def server_factory(tmp_path: Path):
 @pytest.fixture()
 def server(server_factory) -> Server:
     return server_factory().start()
+
+
+@pytest.fixture()
+def redis(tmp_path):
+    server = Redis(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def cluster(tmp_path, redis, server_factory):
+    """An API server with no workers on Redis, and a way to add `whisperapi worker` processes (all killed at the end)."""
+    env = {"REDIS_URL": redis.url, **FAST}
+    api = server_factory(env=env, workers=0, data_dir=tmp_path / "shared").start()
+    workers = WorkerProcesses(tmp_path / "shared", env)
+    yield api, workers.add
+    workers.kill_all()

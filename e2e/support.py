@@ -98,8 +98,14 @@ class Server:
         return done.stdout
 
     def new_key(self, email: str, plan: str) -> str:
+        return self.new_key_with_secret(email, plan)[0]
+
+    def new_key_with_secret(self, email: str, plan: str) -> tuple[str, str]:
+        """A new user's key and its webhook signing secret (printed once by `keys create`)."""
         self.cli("users", "create", "--email", email, "--plan", plan)
-        return self.cli("keys", "create", "--email", email).strip().splitlines()[-1]
+        lines = self.cli("keys", "create", "--email", email).strip().splitlines()
+        secret = next(line.split(": ", 1)[1] for line in lines if line.startswith("webhook signing secret: "))
+        return lines[-1], secret
 
     # HTTP helpers
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from e2e.conftest import ENGLISH, LONG
-from e2e.support import ROOT, Redis, WorkerProcess, overlap
+from e2e.support import ROOT, Redis, WorkerProcess, free_port, overlap
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_S3_ENDPOINT")),
@@ -89,6 +89,20 @@ def shared_env(tmp_path):
     subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"], check=False)
 
 
+def scrape(port: int) -> dict[str, dict[tuple, float]]:
+    """A process's /metrics, read with prometheus_client's parser: {sample name: {sorted label names: value}}."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: dict[str, dict[tuple, float]] = {}
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "le"))
+            samples.setdefault(sample.name, {})[labels] = samples.get(sample.name, {}).get(labels, 0) + sample.value
+    return samples
+
+
 def submit(api, key, path) -> str:
     response = api.submit(key, path)
     assert response.status_code == 202, response.text
@@ -107,7 +121,8 @@ def test_two_servers_a_swift_and_a_python_worker_share_postgres_redis_and_s3(tmp
     key = keys[0]
 
     # The Python cloud worker alone: a job submitted to A is followed, with progress, from B.
-    cloud = CloudWorker(tmp_path / "cloud", env)
+    cloud_metrics = free_port()
+    cloud = CloudWorker(tmp_path / "cloud", {**env, "METRICS_PORT": str(cloud_metrics)})
     try:
         long_id = submit(server_a, key, audio["long"])
         seen_progress: set[int] = set()
@@ -137,15 +152,27 @@ def test_two_servers_a_swift_and_a_python_worker_share_postgres_redis_and_s3(tmp
         # The engine decodes windows of up to 30 s in batches (of two here): the text arrives in more than one piece.
         assert len(deltas) >= 2 and events[-1].type == "transcript.text.done", events
         assert "".join(deltas) == events[-1].text and overlap(LONG, events[-1].text) >= 0.7
+        python_metrics = scrape(cloud_metrics)
+        assert sum(python_metrics["whisperapi_job_attempts_total"].values()) == 3
+        assert sum(python_metrics["whisperapi_job_wait_seconds_count"].values()) == 3
+        assert sum(python_metrics["whisperapi_engine_audio_seconds_total"].values()) > 20
+        assert sum(python_metrics["whisperapi_engine_batch_size_count"].values()) >= 3
     finally:
         assert cloud.stop() == 0, cloud.log()[-2000:]
 
     # The Swift worker alone: the same clip, submitted to B, read from A.
-    swift = WorkerProcess(tmp_path / "swift-worker", env)
+    swift_metrics = free_port()
+    swift = WorkerProcess(tmp_path / "swift-worker", {**env, "METRICS_PORT": str(swift_metrics)})
     try:
         swift_id = submit(server_b, key, audio["wav"])
         assert server_a.wait_for(key, swift_id, {"COMPLETED", "FAILED"}, timeout=240)["status"] == "COMPLETED", swift.log()[-3000:]
         assert swift.completed_jobs() == 1
+        # Both workers export the same job and engine metrics, with the same labels.
+        swift_exported = scrape(swift_metrics)
+        for name in ("whisperapi_job_attempts_total", "whisperapi_job_wait_seconds_count", "whisperapi_engine_audio_seconds_total",
+                     "whisperapi_engine_real_time_factor_count", "whisperapi_engine_batch_size_count", "whisperapi_worker_slots"):
+            assert swift_exported.get(name), name
+            assert {labels for labels in swift_exported[name]} == {labels for labels in python_metrics[name]}, name
     finally:
         swift.stop()
 

@@ -6,28 +6,8 @@ import time
 
 import pytest
 
-from e2e.conftest import ENGLISH, LONG, SECOND
-from e2e.support import Redis, WorkerProcess, WorkerProcesses, cancel_on_worker, overlap, pid_alive
-
-FAST = {"QUEUE_LOCK_DURATION": "3000", "QUEUE_STALLED_INTERVAL": "1000", "QUEUE_RETRY_DELAY": "500"}
-
-
-@pytest.fixture()
-def redis(tmp_path):
-    server = Redis(tmp_path / "redis").start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-def cluster(tmp_path, redis, server_factory):
-    """An API server with no workers on Redis, and a way to add worker processes."""
-    env = {"REDIS_URL": redis.url, **FAST}
-    api = server_factory(env=env, workers=0, data_dir=tmp_path / "shared").start()
-    workers = WorkerProcesses(tmp_path / "shared", env)
-    yield api, workers.add
-    workers.kill_all()
-
+from e2e.conftest import ENGLISH, FAST, LONG, SECOND
+from e2e.support import WorkerProcess, cancel_on_worker, overlap, pid_alive
 
 def test_two_worker_processes_share_the_queue_and_every_job_completes(cluster, audio):
     api, add_worker = cluster
@@ -80,20 +60,6 @@ def test_a_worker_killed_mid_job_is_recovered_by_the_stalled_sweep_exactly_once(
     assert any(fields.get("event") == "stalled" and fields.get("jobId") == transcription_id for _, fields in events)
     text = api.get(key, f"/api/v1/transcriptions/{transcription_id}/result?format=text").text
     assert overlap(LONG, text) >= 0.8
-
-
-def test_sigterm_releases_a_running_job_to_another_worker(cluster, audio):
-    api, add_worker = cluster
-    key = api.bootstrap_key
-    first = add_worker()
-    transcription_id = api.submitted(key, audio["long"])
-    api.wait_for(key, transcription_id, {"PROCESSING"}, timeout=60)
-    started = time.time()
-    assert first.stop(signal.SIGTERM) == 0
-    assert time.time() - started < 10, "shutdown does not wait for the whole job"
-    assert "job released" in first.log()
-    add_worker()
-    assert api.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=300)["status"] == "COMPLETED"
 
 
 def test_jobs_complete_across_a_redis_restart(cluster, audio, redis):

@@ -80,17 +80,10 @@ def webhook_server(request, server_factory, tmp_path):
         redis.stop()
 
 
-def new_key_with_secret(server, email: str, plan: str) -> tuple[str, str]:
-    server.cli("users", "create", "--email", email, "--plan", plan)
-    lines = server.cli("keys", "create", "--email", email).strip().splitlines()
-    secret = next(line.split(": ", 1)[1] for line in lines if line.startswith("webhook signing secret: "))
-    return lines[-1], secret
-
-
 def test_a_failing_receiver_gets_one_signed_delivery_after_retries(webhook_server, audio):
     server = webhook_server
-    key, secret = new_key_with_secret(server, "hooks@example.com", "PRO")
-    other_key, _ = new_key_with_secret(server, "other@example.com", "PRO")
+    key, secret = server.new_key_with_secret("hooks@example.com", "PRO")
+    other_key, _ = server.new_key_with_secret("other@example.com", "PRO")
     receiver = Receiver(failures=2)
     try:
         submitted = server.submit(key, audio["wav"], webhook_url=receiver.url)
@@ -134,7 +127,7 @@ def test_a_cancel_is_reported_once_to_the_keys_default_url(webhook_server, audio
     import requests
 
     server = webhook_server
-    key, secret = new_key_with_secret(server, "cancel@example.com", "PRO")
+    key, secret = server.new_key_with_secret("cancel@example.com", "PRO")
     receiver = Receiver()
     try:
         response = requests.put(
@@ -162,7 +155,7 @@ def test_a_cancel_is_reported_once_to_the_keys_default_url(webhook_server, audio
 
 def test_a_webhook_outlives_a_server_killed_while_its_receiver_is_down(webhook_server, audio):
     server = webhook_server
-    key, secret = new_key_with_secret(server, "outage@example.com", "PRO")
+    key, secret = server.new_key_with_secret("outage@example.com", "PRO")
     port = free_port()  # nothing listens here yet
     url = f"http://127.0.0.1:{port}/hooks/whisperapi"
     transcription_id = server.submit(key, audio["wav"], webhook_url=url).json()["data"]["transcriptionId"]

@@ -2,9 +2,9 @@
 
 Requests: {"id": "...", "audio": "/path", "model": "tiny.en", "language": null, "task": "transcribe",
            "prompt": null, "word_timestamps": false} to transcribe, {"type": "cancel", "id": "..."} to stop one.
-Messages: {"type": "ready"} once at start, then per job any number of {"type": "progress", "id", "progress",
-          "segment"} and exactly one of {"type": "result", "id", "result"} or {"type": "error", "id", "code",
-          "message"}. A cancelled job gets no further messages.
+Messages: {"type": "ready"} once at start, {"type": "batch", "model", "size"} after each batch is decoded, then per
+          job any number of {"type": "progress", "id", "progress", "segment"} and exactly one of {"type": "result",
+          "id", "result"} or {"type": "error", "id", "code", "message"}. A cancelled job gets no further messages.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
             stdout.flush()
 
     jobs = scheduler()
+    jobs.on_batch(lambda model, rows: send({"type": "batch", "model": model, "size": rows}))
     send({"type": "ready", "pid": os.getpid(), "batch_size": jobs.batch_size})
     for line in stdin:
         line = line.strip()

@@ -125,12 +125,18 @@ class Scheduler:
         self._dropped: set[str] = set()
         #: Where the next batch starts taking windows, so that every job gets its turn.
         self._turn = 0
+        #: Who hears of each decoded batch (model name, rows): the processes' metrics.
+        self._batch_listeners: list[Callable[[str, int], None]] = []
         # Two preparers: a short file admitted while a long one is being cut up need not wait for it.
         for index in range(PREPARERS):
             threading.Thread(target=self._prepare_loop, name=f"engine-prepare-{index}", daemon=True).start()
         threading.Thread(target=self._batch_loop, name="engine-batches", daemon=True).start()
 
     # MARK: - Admission and cancel
+
+    def on_batch(self, listener: Callable[[str, int], None]) -> None:
+        """Calls ``listener(model_name, rows)`` after each batch is decoded (from the batch thread)."""
+        self._batch_listeners.append(listener)
 
     def submit(self, request: dict[str, Any], listener: Listener) -> None:
         """Queues a request; its messages go to ``listener`` (from the scheduler's threads)."""
@@ -266,6 +272,8 @@ class Scheduler:
                     for job, _ in slot.pieces:
                         self._fail(job.id, INTERNAL, f"{type(error).__name__}: {error}")
                 continue
+            for listener in self._batch_listeners:
+                listener(batch[0].pieces[0][0].model_name, len(batch))
             with self._lock:
                 for job, window, segments in outputs:
                     if job.cancelled or self._jobs.get(job.id) is not job:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need (Debian): espeak-ng for test speech, pocketsphinx-testdata for
 # real human speech (LibriVox clips), redis-server, postgresql, ffmpeg (the whisper.cpp engine decodes audio with it)
-# and Chromium with its WebDriver for the dashboard's browser tests.
+# Chromium with its WebDriver for the dashboard's browser tests, and Prometheus (with promtool) that scrapes /metrics.
 set -euo pipefail
-packages=(espeak-ng pocketsphinx-testdata redis-server postgresql ffmpeg chromium chromium-driver)
+packages=(espeak-ng pocketsphinx-testdata redis-server postgresql ffmpeg chromium chromium-driver prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import Telemetry
 import WhisperAPICore
 
 /// How to start an engine process.
@@ -35,6 +36,8 @@ public actor EngineProcess: Transcriber {
     private var running: Running?
     private var starting: Task<Running, any Error>?
     private var nextTag = 0
+    /// Whether a process was started before (the next start is then a restart).
+    private var launched = false
 
     /// A started process, its input, and the jobs waiting for its messages.
     private final class Running: Sendable {
@@ -134,7 +137,12 @@ public actor EngineProcess: Transcriber {
 
     /// Hands a line from the engine to the job it belongs to.
     private static func route(_ line: String, in engine: Running, logger: Logger) {
-        guard let message = try? JSONDecoder().decode(EngineMessage.self, from: Data(line.utf8)), let tag = message.id else {
+        let message = try? JSONDecoder().decode(EngineMessage.self, from: Data(line.utf8))
+        if let message, message.type == "batch", let model = message.model, let size = message.size {
+            EngineMetrics.batch(model: model, windows: size)
+            return
+        }
+        guard let message, let tag = message.id else {
             if !line.contains("\"ready\"") { logger.warning("engine printed a line that is not a protocol message") }
             return
         }
@@ -158,6 +166,8 @@ public actor EngineProcess: Transcriber {
         starting = task
         defer { starting = nil }
         let engine = try await task.value
+        if launched { EngineMetrics.restarted(engine: EngineKind.fasterWhisper.rawValue) }
+        launched = true
         running = engine
         return engine
     }
@@ -177,8 +187,15 @@ public actor EngineProcess: Transcriber {
         let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
-        process.standardError = FileHandle.standardError
+        let errors = Pipe()
+        process.standardError = errors
         let lines = Self.lines(of: output.fileHandleForReading)
+        // What Python prints (warnings, a traceback) goes through the worker's log, so JSON logs stay JSON.
+        let logger = self.logger
+        let printed = Self.lines(of: errors.fileHandleForReading)
+        Task {
+            for await line in printed where !line.isEmpty { logger.info("engine: \(line)") }
+        }
         do {
             try process.run()
         } catch {
@@ -187,7 +204,6 @@ public actor EngineProcess: Transcriber {
         let engine = Running(process: process, input: input.fileHandleForWriting)
         // The engine says "ready" once its interpreter and libraries are loaded; from then on its lines go to the jobs.
         let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-        let logger = self.logger
         Task {
             var started = false
             for await line in lines {
@@ -250,4 +266,7 @@ struct EngineMessage: Decodable, Sendable {
     var result: TranscriptResult?
     var code: String?
     var message: String?
+    /// With a `batch` message: the model and how many windows were decoded together.
+    var model: String?
+    var size: Int?
 }

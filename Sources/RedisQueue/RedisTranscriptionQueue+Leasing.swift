@@ -1,5 +1,6 @@
 import BullMQ
 import Foundation
+import Telemetry
 import WhisperAPICore
 
 extension RedisTranscriptionQueue {
@@ -18,7 +19,9 @@ extension RedisTranscriptionQueue {
                 continue
             }
             leased.withLockedValue { $0[active.job.id] = active }
-            return LeasedJob(id: active.job.id, data: data, token: active.token, attempt: active.job.attemptsMade + 1)
+            return LeasedJob(
+                id: active.job.id, data: data, token: active.token, attempt: active.job.attemptsMade + 1,
+                priority: active.job.priority, enqueuedAt: Date(timeIntervalSince1970: Double(active.job.timestamp) / 1000))
         }
     }
 
@@ -34,6 +37,7 @@ extension RedisTranscriptionQueue {
         guard due else { return }
         let recovered = try await queue.sweepStalledJobs(maxStalledCount: maxStalledCount, interval: stalledInterval)
         if !recovered.isEmpty { logger.info("recovered stalled jobs", metadata: ["jobIds": "\(recovered)"]) }
+        JobMetrics.recoveredStalled(recovered.count)
     }
 
     public func waitForJobs(timeout: Duration) async {

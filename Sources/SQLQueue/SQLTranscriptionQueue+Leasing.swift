@@ -1,6 +1,7 @@
 import FluentKit
 import Foundation
 import SQLKit
+import Telemetry
 import WhisperAPICore
 
 extension SQLTranscriptionQueue {
@@ -11,7 +12,7 @@ extension SQLTranscriptionQueue {
             let now = Self.now()
             let recovered = try await Self.recoverStalledJobs(sql, now: now, maxStalled: maxStalled)
             guard let row = try await sql.raw("""
-                SELECT job_id, data, attempts_made FROM queue_jobs
+                SELECT job_id, data, attempts_made, priority, created_at FROM queue_jobs
                 WHERE state = 'waiting' OR (state = 'delayed' AND available_at <= \(bind: now))
                 ORDER BY priority, seq LIMIT 1
                 """).first()
@@ -26,7 +27,10 @@ extension SQLTranscriptionQueue {
             let attemptsMade = try row.decode(column: "attempts_made", as: Int.self)
             try await Self.appendEvent(sql, jobId: jobId, kind: .active, attemptsMade: attemptsMade)
             let data = try Self.decoder.decode(TranscriptionJobData.self, from: Data(try row.decode(column: "data", as: String.self).utf8))
-            return (LeasedJob(id: jobId, data: data, token: token, attempt: attemptsMade + 1), true)
+            let job = LeasedJob(
+                id: jobId, data: data, token: token, attempt: attemptsMade + 1, priority: try row.decode(column: "priority", as: Int.self),
+                enqueuedAt: Date(timeIntervalSince1970: Double(try row.decode(column: "created_at", as: Int64.self)) / 1000))
+            return (job, true)
         }
         if changed { eventSignal.notify() }
         return job
@@ -57,6 +61,7 @@ extension SQLTranscriptionQueue {
                 try await appendEvent(sql, jobId: jobId, kind: .waiting, attemptsMade: attempts)
             }
         }
+        JobMetrics.recoveredStalled(stalled.count)
         return !stalled.isEmpty
     }
 

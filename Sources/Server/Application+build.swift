@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import Services
 import Storage
+import Telemetry
 import Webhooks
 import WhisperCpp
 import Worker
@@ -12,16 +13,26 @@ import WhisperAPICore
 
 /// Builds the router with every route and middleware.
 public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
-    buildRouter(backend: backend, identities: IdentityCache(notices: backend.credentialNotices, lifetime: backend.configuration.keyCacheLifetime))
+    buildRouter(
+        backend: backend, identities: IdentityCache(notices: backend.credentialNotices, lifetime: backend.configuration.keyCacheLifetime),
+        requests: InFlightRequests())
 }
 
-func buildRouter(backend: Backend, identities: IdentityCache) -> Router<AppRequestContext> {
+func buildRouter(backend: Backend, identities: IdentityCache, requests: InFlightRequests) -> Router<AppRequestContext> {
+    MetricsExport.bootstrap()
+    MetricSeries.registerAPI()
     let router = Router(context: AppRequestContext.self)
     let routeTable = MethodNotAllowedMiddleware<AppRequestContext>.RouteTable()
+    router.add(middleware: InFlightMiddleware(requests: requests))
+    router.add(middleware: RequestIdMiddleware())
+    router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ErrorResponseMiddleware())
     router.add(middleware: ErrorEnvelopeMiddleware())
     router.add(middleware: DashboardMiddleware(files: DashboardFiles(root: backend.configuration.dashboardRoot, logger: Logger(label: "whisperapi.dashboard"))))
     router.add(middleware: MethodNotAllowedMiddleware(table: routeTable))
     router.get("health") { _, _ in ["status": "ok"] }
+    router.addMetricsRoute(queue: backend.queue)
     let readiness = Readiness(database: backend.database, queue: backend.queue, storage: backend.storage)
     router.get("ready") { _, context -> Response in try await readiness.response(logger: context.logger) }
     if let local = backend.storage as? LocalObjectStorage {
@@ -67,8 +78,14 @@ func buildRouter(backend: Backend, identities: IdentityCache) -> Router<AppReque
 
 /// Builds the HTTP application and the services that run beside it.
 ///
-/// - Parameter workers: in-process worker slots; 0 runs the API only.
+/// - Parameters:
+///   - workers: in-process worker slots; 0 runs the API only.
+///   - requests: counts the requests being answered (what a graceful stop waits for).
 public func buildApplication(backend: Backend, workers: Int, logger: Logger) -> some ApplicationProtocol {
+    buildApplication(backend: backend, workers: workers, logger: logger, requests: InFlightRequests())
+}
+
+func buildApplication(backend: Backend, workers: Int, logger: Logger, requests: InFlightRequests) -> some ApplicationProtocol & Service {
     let configuration = backend.configuration
     var services: [any Service] = [
         BackendLifetime(backend: backend),
@@ -84,7 +101,9 @@ public func buildApplication(backend: Backend, workers: Int, logger: Logger) -> 
         services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, logger: logger))
     }
     return Application(
-        router: buildRouter(backend: backend),
+        router: buildRouter(
+            backend: backend, identities: IdentityCache(notices: backend.credentialNotices, lifetime: configuration.keyCacheLifetime),
+            requests: requests),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "whisperapi"),
         services: services,
         logger: logger)
@@ -95,9 +114,10 @@ public func buildApplication(backend: Backend, workers: Int, logger: Logger) -> 
 func buildWorker(
     _ configuration: ServiceConfiguration, leasing: any JobLeasing, storage: any ObjectStorage, concurrency: Int, logger: Logger
 ) -> QueueWorker {
-    QueueWorker(
+    MetricSeries.registerWorker(engine: configuration.engine.rawValue)
+    return QueueWorker(
         leasing: leasing, processor: TranscriptionProcessor(storage: storage), concurrency: concurrency,
-        lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, logger: logger,
+        lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, shutdownGrace: configuration.shutdownGrace, logger: logger,
         transcriber: buildTranscriber(configuration, logger: logger))
 }
 
@@ -123,9 +143,22 @@ public func buildWorkerProcess(_ configuration: ServiceConfiguration, concurrenc
     }
     let (queue, leasing) = try Backend.openQueue(configuration, database: nil, logger: logger)
     let storage = try Backend.openStorage(configuration)
+    MetricsExport.bootstrap()
     let worker = buildWorker(configuration, leasing: leasing, storage: storage, concurrency: concurrency, logger: logger)
-    return ServiceGroup(configuration: .init(
-        services: [.init(service: QueueLifetime(queue: queue)), .init(service: worker)],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger))
+    // Stopped in reverse order: the worker drains first, then the queue closes, and the metrics answer to the end.
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: QueueLifetime(queue: queue)), .init(service: worker)]
+    if let port = configuration.metricsPort {
+        services.insert(.init(service: buildMetricsServer(host: configuration.host, port: port, logger: logger)), at: 0)
+    }
+    var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    group.maximumGracefulShutdownDuration = configuration.shutdownGrace + .seconds(10)
+    return ServiceGroup(configuration: group)
+}
+
+/// A standalone worker's Prometheus endpoint: `GET /metrics` and `GET /health` on `port`, nothing else.
+func buildMetricsServer(host: String, port: Int, logger: Logger) -> some Service {
+    let router = Router()
+    router.get("health") { _, _ in ["status": "ok"] }
+    router.addMetricsRoute(queue: nil)
+    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "whisperapi-worker"), logger: logger)
 }

@@ -31,6 +31,11 @@ struct AuthMiddleware: RouterMiddleware {
         } else {
             throw APIError.missingKey
         }
+        if let identity = context.identity {
+            let userId = identity.user.id.lowercasedString
+            context.logger[metadataKey: "userId"] = .string(userId)
+            context.caller.id = userId
+        }
         return try await next(request, context)
     }
 }

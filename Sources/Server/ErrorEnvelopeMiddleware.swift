@@ -4,6 +4,7 @@ import Limits
 import NIOHTTP1
 import Persistence
 import RedisClient
+import Telemetry
 import WhisperAPICore
 
 /// Turns every error into the envelope; anything unexpected becomes a bare 500 and a log line.
@@ -12,6 +13,7 @@ struct ErrorEnvelopeMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
+            if error.statusCode == 429 || error.code == ErrorCode.queueFull.rawValue { RequestMetrics.refused(code: error.code) }
             throw error
         } catch is RedisConnectionError {
             context.logger.warning("the queue's Redis server is unreachable")

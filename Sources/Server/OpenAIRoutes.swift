@@ -53,6 +53,7 @@ struct OpenAIRoutes {
             let upload = try await UploadReceiver(maxFileBytes: limit).receive(request, into: writer)
             return (try Self.submitRequest(upload.fields, task: task), ReceivedAudio(size: upload.size, filename: upload.filename), try Self.wantsStream(upload.fields))
         }
+        context.logger.info("transcription queued", metadata: ["jobId": .string(row.jobId ?? "")])
         let jobControl = self.jobControl
         let watch = DisconnectWatch(channel: context.channel) {
             if let (cancelled, _) = try? await jobControl.cancel(row), cancelled {

@@ -34,6 +34,7 @@ struct TranscriptionRoutes {
             let upload = try await UploadReceiver(maxFileBytes: limit).receive(request, into: writer)
             return (SubmitRequest(fields: upload.fields), ReceivedAudio(size: upload.size, filename: upload.filename), ())
         }
+        context.logger.info("transcription queued", metadata: ["jobId": .string(transcription.jobId ?? "")])
         return Success.with(.accepted, SubmittedDTO(transcriptionId: transcription.id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Telemetry
 import WhisperAPICore
 
 /// A multipart upload whose file part has been streamed to storage.
@@ -73,6 +74,7 @@ struct UploadReceiver {
         }
         guard sawFile else { throw APIError(.missingFile, "the 'file' field is required") }
         guard upload.size > 0 else { throw APIError(.emptyFile, "the uploaded file is empty") }
+        RequestMetrics.uploaded(bytes: Int(upload.size))
         return upload
     }
 

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import Persistence
 import ServiceLifecycle
+import Telemetry
 import WhisperAPICore
 
 /// Sends queued webhooks: signs each body with its API key's secret, posts it, records every attempt,
@@ -63,6 +64,7 @@ public struct WebhookDispatcher: Service {
         let deadline = job.createdAt.addingTimeInterval(retry.window.inSeconds)
         let willRetry = failure != nil && retryable && attempt < retry.maxAttempts
             && Date().addingTimeInterval(retry.delay(afterAttempts: attempt).inSeconds) <= deadline
+        RequestMetrics.webhookAttempt(outcome: failure == nil ? "delivered" : willRetry ? "retrying" : "failed")
         let record = WebhookAttempt(
             deliveryId: job.id, transcriptionId: job.transcriptionId, event: job.event, url: job.url, attempt: attempt,
             statusCode: statusCode, error: failure, succeeded: failure == nil, willRetry: willRetry,

@@ -172,11 +172,17 @@ public struct LeasedJob: Sendable, Equatable {
     public var token: String
     /// This attempt's number, starting at 1.
     public var attempt: Int
+    /// The job's queue priority (its plan's, for jobs the service queued).
+    public var priority: Int
+    /// When the job was first queued, where the queue knows.
+    public var enqueuedAt: Date?
 
-    public init(id: String, data: TranscriptionJobData, token: String, attempt: Int) {
+    public init(id: String, data: TranscriptionJobData, token: String, attempt: Int, priority: Int = 0, enqueuedAt: Date? = nil) {
         self.id = id
         self.data = data
         self.token = token
         self.attempt = attempt
+        self.priority = priority
+        self.enqueuedAt = enqueuedAt
     }
 }

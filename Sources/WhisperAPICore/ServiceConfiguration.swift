@@ -23,6 +23,11 @@ public struct ServiceConfiguration: Sendable {
     public var openAIMaxUploadBytes: Int64
     /// The longest one engine run may take before it is killed.
     public var jobTimeout: Duration
+    /// How long a stopping process waits for running jobs and in-flight requests (`SHUTDOWN_GRACE_SECONDS`, default 30)
+    /// before it hands the jobs back to the queue and closes what is left.
+    public var shutdownGrace: Duration
+    /// A standalone worker's Prometheus port (`METRICS_PORT`; `whisperapi worker --metrics-port`); nil: none.
+    public var metricsPort: Int?
     /// The repository root holding the `engine/` package.
     public var engineRoot: String
     /// The Python interpreter that runs the engine.
@@ -122,6 +127,8 @@ public struct ServiceConfiguration: Sendable {
         planPolicy = PlanPolicy(environment: environment, problems: &problems)
         openAIMaxUploadBytes = Int64(int("OPENAI_MAX_FILE_SIZE", 25 * 1024 * 1024))
         jobTimeout = .seconds(int("JOB_TIMEOUT_SECONDS", 3600))
+        shutdownGrace = .seconds(int("SHUTDOWN_GRACE_SECONDS", 30))
+        metricsPort = value("METRICS_PORT") == nil ? nil : int("METRICS_PORT", 9464, in: 1...65535)
         engineRoot = environment["ENGINE_ROOT"] ?? cwd
         pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"
         engineThreads = int("WHISPER_CPU_THREADS", 0)

@@ -2,32 +2,37 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import Telemetry
 import WhisperAPICore
 
 /// The worker pool: `concurrency` slots taking jobs from a queue, all handing them to one transcriber (the worker's
 /// engine process, which batches the jobs it holds together).
 ///
 /// Each job is held under a renewed lock. A cancel from the queue or a lost lock stops the job in the
-/// engine at once; a timeout fails the attempt; shutdown releases active jobs back to the queue.
+/// engine at once; a timeout fails the attempt. A graceful shutdown drains: no new jobs are taken, running ones
+/// may finish for up to `shutdownGrace`, and what is still running then is handed back to the queue.
 public struct QueueWorker: Service {
     let leasing: any JobLeasing
     let processor: TranscriptionProcessor
     let concurrency: Int
     let lockDuration: Duration
     let jobTimeout: Duration
+    /// How long a graceful shutdown waits for running jobs before handing them back.
+    let shutdownGrace: Duration
     /// Every slot's jobs go to this one transcriber.
     let transcriber: any Transcriber
     let logger: Logger
 
     public init(
         leasing: any JobLeasing, processor: TranscriptionProcessor, concurrency: Int, lockDuration: Duration,
-        jobTimeout: Duration, logger: Logger, transcriber: any Transcriber
+        jobTimeout: Duration, shutdownGrace: Duration = .seconds(30), logger: Logger, transcriber: any Transcriber
     ) {
         self.leasing = leasing
         self.processor = processor
         self.concurrency = max(1, concurrency)
         self.lockDuration = lockDuration
         self.jobTimeout = jobTimeout
+        self.shutdownGrace = shutdownGrace
         self.transcriber = transcriber
         self.logger = logger
     }
@@ -42,12 +47,25 @@ public struct QueueWorker: Service {
         private let jobs = NIOLockedValueBox([String: (task: Task<TranscriptionJobResult, any Error>, reason: NIOLockedValueBox<StopReason?>)]())
         let stopping = NIOLockedValueBox(false)
 
+        /// Hands the rest back once the grace period of a drain is over.
+        let drainDeadline = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+        var count: Int { jobs.withLockedValue { $0.count } }
+
         func add(_ id: String, task: Task<TranscriptionJobResult, any Error>, reason: NIOLockedValueBox<StopReason?>) {
-            jobs.withLockedValue { $0[id] = (task, reason) }
+            let count = jobs.withLockedValue { jobs in
+                jobs[id] = (task, reason)
+                return jobs.count
+            }
+            WorkerMetrics.busy(count)
         }
 
         func remove(_ id: String) {
-            _ = jobs.withLockedValue { $0.removeValue(forKey: id) }
+            let count = jobs.withLockedValue { jobs in
+                jobs.removeValue(forKey: id)
+                return jobs.count
+            }
+            WorkerMetrics.busy(count)
         }
 
         func stop(_ id: String, because reason: StopReason) {
@@ -64,6 +82,8 @@ public struct QueueWorker: Service {
     public func run() async throws {
         let active = ActiveJobs()
         let cancellations = leasing.cancellations()
+        WorkerMetrics.slots(concurrency)
+        WorkerMetrics.busy(0)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -77,10 +97,33 @@ public struct QueueWorker: Service {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            active.stopping.withLockedValue { $0 = true }
+            drain(active)
+        }
+        active.drainDeadline.withLockedValue { $0?.cancel() }
+        await transcriber.stop()
+    }
+
+    /// Stops taking jobs and gives the running ones `shutdownGrace` to finish; the rest go back to the queue.
+    func drain(_ active: ActiveJobs) {
+        active.stopping.withLockedValue { $0 = true }
+        let running = active.count
+        guard running > 0 else {
+            logger.info("draining: no job running; stopping")
+            return
+        }
+        logger.info("draining: taking no new jobs; waiting for the running ones", metadata: [
+            "jobs": "\(running)", "graceSeconds": "\(shutdownGrace.components.seconds)",
+        ])
+        let grace = shutdownGrace
+        let logger = self.logger
+        let deadline = Task {
+            try? await Task.sleep(for: grace)
+            guard !Task.isCancelled else { return }
+            let left = active.count
+            if left > 0 { logger.warning("draining: grace period over; handing running jobs back to the queue", metadata: ["jobs": "\(left)"]) }
             active.stopAll(because: .shutdown)
         }
-        await transcriber.stop()
+        active.drainDeadline.withLockedValue { $0 = deadline }
     }
 
     func runSlot(active: ActiveJobs) async {
@@ -102,8 +145,10 @@ public struct QueueWorker: Service {
     }
 
     func execute(_ job: LeasedJob, active: ActiveJobs) async {
-        let log = logger.with("jobId", job.id)
+        let log = logger.with("jobId", job.id).with("userId", job.data.userId)
         log.info("job started", metadata: ["attempt": "\(job.attempt)"])
+        JobMetrics.started(job)
+        let started = ContinuousClock.now
         let reason = NIOLockedValueBox<StopReason?>(nil)
         let leasing = self.leasing
         let lastProgress = NIOLockedValueBox(-1)
@@ -126,29 +171,43 @@ public struct QueueWorker: Service {
         watchdog.cancel()
         active.remove(job.id)
         do {
-            switch (outcome, reason.withLockedValue { $0 }) {
-            case (.success(let result), _):
-                if try await leasing.completeJob(job, result: result) {
-                    log.info("job completed", metadata: ["duration": "\(result.durationSeconds)"])
-                } else {
-                    log.warning("job finished after its lock was lost; result not recorded")
-                }
-            case (.failure, .cancelled?), (.failure, .lockLost?):
-                log.info("job stopped: cancelled or taken over")
-            case (.failure, .shutdown?):
-                try await leasing.releaseJob(job)
-                log.info("job released for another worker")
-            case (.failure, .timeout?):
-                try await leasing.failJob(job, reason: "JOB_TIMEOUT: the job took longer than \(jobTimeout)", retryable: true)
-            case (.failure(let error as TranscriptionFailure), nil):
-                log.warning("job failed", metadata: ["code": "\(error.code)"])
-                try await leasing.failJob(job, reason: "\(error.code): \(error.message)", retryable: error.isRetryable)
-            case (.failure(let error), nil):
-                log.error("job failed", metadata: ["error": "\(error)"])
-                try await leasing.failJob(job, reason: "WORKER_ERROR: \(type(of: error))", retryable: true)
-            }
+            let ended = try await record(job, outcome: outcome, reason: reason.withLockedValue { $0 }, log: log)
+            JobMetrics.ended(job, outcome: ended, after: ContinuousClock.now - started)
         } catch {
             log.error("could not record the job's outcome; its lock will expire and it will run again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Records how an attempt ended in the queue, and says what became of it.
+    func record(
+        _ job: LeasedJob, outcome: Result<TranscriptionJobResult, any Error>, reason: StopReason?, log: Logger
+    ) async throws -> JobMetrics.Outcome {
+        switch (outcome, reason) {
+        case (.success(let result), _):
+            if try await leasing.completeJob(job, result: result) {
+                log.info("job completed", metadata: ["duration": "\(result.durationSeconds)"])
+                return .completed
+            }
+            log.warning("job finished after its lock was lost; result not recorded")
+            return .stopped
+        case (.failure, .cancelled?), (.failure, .lockLost?):
+            log.info("job stopped: cancelled or taken over")
+            return .stopped
+        case (.failure, .shutdown?):
+            try await leasing.releaseJob(job)
+            log.info("job released for another worker")
+            return .released
+        case (.failure, .timeout?):
+            try await leasing.failJob(job, reason: "JOB_TIMEOUT: the job took longer than \(jobTimeout)", retryable: true)
+            return .failed
+        case (.failure(let error as TranscriptionFailure), nil):
+            log.warning("job failed", metadata: ["code": "\(error.code)"])
+            try await leasing.failJob(job, reason: "\(error.code): \(error.message)", retryable: error.isRetryable)
+            return .failed
+        case (.failure(let error), nil):
+            log.error("job failed", metadata: ["error": "\(error)"])
+            try await leasing.failJob(job, reason: "WORKER_ERROR: \(type(of: error))", retryable: true)
+            return .failed
         }
     }
 

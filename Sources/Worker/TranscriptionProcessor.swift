@@ -1,4 +1,5 @@
 import Foundation
+import Telemetry
 import WhisperAPICore
 
 /// Does one transcription job: audio from storage, the engine, the result back to storage.
@@ -24,7 +25,10 @@ public struct TranscriptionProcessor: Sendable {
         let request = TranscriptionRequest(
             id: job.id, audio: audio.path, model: data.model, language: data.language, task: data.task,
             prompt: data.prompt, wordTimestamps: data.wordTimestamps, textOnly: data.textOnly ?? false)
+        let started = ContinuousClock.now
         let result = try await transcriber.transcribe(request, onProgress: onProgress)
+        EngineMetrics.transcribed(
+            model: data.model, engine: result.engine ?? "unknown", audioSeconds: result.duration, elapsed: ContinuousClock.now - started)
         let key = StorageKeys.result(user: data.userId, transcription: data.transcriptionId)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Server
 import Services
+import Telemetry
 import WhisperAPICore
 
 /// The `whisperapi` command: the server and its admin tools.
@@ -28,11 +29,10 @@ struct CommonOptions: ParsableArguments {
         return configuration
     }
 
+    /// The process's logger (`LOG_FORMAT`, `LOG_LEVEL`); the first call sets up logging and metrics for the process.
     func logger(_ label: String = "whisperapi") -> Logger {
-        var logger = Logger(label: label)
-        let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-        logger.logLevel = level ?? .info
-        return logger
+        _ = processSetUp
+        return Logger(label: label)
     }
 
     /// Opens the backends, runs `body`, and closes them.
@@ -65,7 +65,15 @@ struct Serve: AsyncParsableCommand {
         let logger = common.logger()
         let backend = try await Backend.open(configuration, logger: logger)
         if let (user, key) = try await backend.administration.bootstrapAdminIfNeeded() {
-            say("""
+            if LogSetup.isJSON() {
+                // JSON logs go to a collector: the key goes to a file only the service's user can read.
+                let file = "\(configuration.dataDirectory)/initial-admin-key"
+                FileManager.default.createFile(atPath: file, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+                logger.notice("first start: created the admin user; its API key is in the file (read it, then delete it)", metadata: [
+                    "email": "\(user.email)", "file": "\(file)",
+                ])
+            } else {
+                say("""
                 ================================================================
                 First start: created admin user \(user.email) (plan \(user.plan.rawValue)).
                 Its API key is shown only this once; store it now:
@@ -74,9 +82,9 @@ struct Serve: AsyncParsableCommand {
 
                 ================================================================
                 """)
+            }
         }
-        let app = buildApplication(backend: backend, workers: configuration.workerConcurrency, logger: logger)
-        try await app.runService()
+        try await serveUntilStopped(backend: backend, workers: configuration.workerConcurrency, logger: logger)
     }
 }
 
@@ -86,9 +94,11 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @Option(help: "Jobs run at once, batched in one engine process (env QUEUE_CONCURRENCY, default 8).") var concurrency: Int?
+    @Option(help: "Serve Prometheus metrics on this port (env METRICS_PORT; default none).") var metricsPort: Int?
 
     func run() async throws {
-        let configuration = common.configuration()
+        var configuration = common.configuration()
+        if let metricsPort { configuration.metricsPort = metricsPort }
         let group = try buildWorkerProcess(configuration, concurrency: max(1, concurrency ?? configuration.workerConcurrency), logger: common.logger())
         try await group.run()
     }
@@ -233,6 +243,12 @@ struct QueueCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// Logging and metrics, set up once per process before the first logger or metric is made.
+let processSetUp: Void = {
+    LogSetup.bootstrap()
+    MetricsExport.bootstrap()
+}()
 
 /// Writes a line to standard output at once (no buffering), so scripts and logs see it immediately.
 func say(_ line: String) {

@@ -12,7 +12,7 @@ Run it with the repository's virtual environment and the same settings as `whisp
 Settings: REDIS_URL (required), QUEUE_PREFIX (bull), QUEUE_CONCURRENCY (1),
 QUEUE_LOCK_DURATION (30000 ms), QUEUE_STALLED_INTERVAL (30000 ms), S3_BUCKET, S3_REGION,
 S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE, WHISPER_DEVICE
-(cpu|cuda|auto, default auto here), WHISPER_COMPUTE_TYPE, WHISPER_CPU_THREADS, WHISPER_BATCH_SIZE (windows decoded
+(cpu|cuda|auto, default auto here), METRICS_PORT (Prometheus metrics, the Swift worker's names), WHISPER_COMPUTE_TYPE, WHISPER_CPU_THREADS, WHISPER_BATCH_SIZE (windows decoded
 together: 16 on a GPU, 8 on a CPU). The jobs it runs at once (QUEUE_CONCURRENCY) share the engine's batches.
 SIGTERM or SIGINT stops taking jobs and lets the running ones finish.
 """
@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from bullmq import Job, UnrecoverableError, Worker  # noqa: E402
 from engine import runner  # noqa: E402
 from engine import errors  # noqa: E402
 from engine.errors import EngineError  # noqa: E402
+from workers.cloud import metrics  # noqa: E402
 
 QUEUE_NAME = "transcription"
 #: Engine errors that no retry can fix (engine/failures.json, shared with the Swift worker).
@@ -66,6 +68,7 @@ class Settings:
         self.access_key = env.get("S3_ACCESS_KEY_ID") or None
         self.secret_key = env.get("S3_SECRET_ACCESS_KEY") or None
         self.path_style = (env.get("S3_FORCE_PATH_STYLE") or "").lower() in ("1", "true", "yes")
+        self.metrics_port = int(env["METRICS_PORT"]) if env.get("METRICS_PORT") else None
         os.environ.setdefault("WHISPER_DEVICE", env.get("WHISPER_DEVICE") or "auto")
 
     def s3_client(self) -> Any:
@@ -109,6 +112,17 @@ class Transcriber:
 
     async def __call__(self, job: Job, token: str) -> dict[str, Any]:
         data = job.data or {}
+        priority, model = getattr(job, "priority", 0), data.get("model")
+        metrics.started(priority, model, job.attemptsMade + 1, getattr(job, "timestamp", 0))
+        began, outcome = time.monotonic(), "failed"
+        try:
+            value = await self.process(job, data)
+            outcome = "completed"
+            return value
+        finally:
+            metrics.ended(priority, model, outcome, time.monotonic() - began)
+
+    async def process(self, job: Job, data: dict[str, Any]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         audio_key = data.get("s3AudioUrl")
         if not audio_key or not data.get("userId") or not data.get("transcriptionId"):
@@ -138,7 +152,10 @@ class Transcriber:
                 "text_only": bool(data.get("textOnly")),
             }
             try:
+                engine_began = time.monotonic()
                 result = await asyncio.to_thread(runner.transcribe, request, on_progress)
+                metrics.transcribed(request["model"], result.get("engine") or "faster-whisper", result["duration"],
+                                    time.monotonic() - engine_began)
             except EngineError as error:
                 reason = f"{error.code}: {error.message}"
                 if error.code in NOT_RETRYABLE:
@@ -177,6 +194,8 @@ async def run(settings: Settings) -> None:
         },
     )
     worker.on("failed", lambda job, error: log.warning("job failed: %s", error))
+    metrics.serve(settings.metrics_port, settings.concurrency)
+    runner.scheduler().on_batch(metrics.batch)
     print(f"cloud worker ready: queue {settings.prefix}:{QUEUE_NAME}, concurrency {settings.concurrency}", flush=True)
     await stop.wait()
     print("cloud worker stopping: finishing running jobs", flush=True)

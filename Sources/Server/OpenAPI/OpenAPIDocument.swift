@@ -39,6 +39,10 @@ enum OpenAPIDocument {
             "Readiness: the database, the queue and the object store each answer within 2 s; a 503 names those that did not (in allowed)",
             access: .open, answers: ok(Answer.json("Ready", status)), errors: [503]))),
         ("/openapi.json", .init(get: operation("This document", access: .open, answers: ok(Answer.json("OpenAPI 3.1", .object))))),
+        ("/metrics", .init(get: operation(
+            "Prometheus metrics: HTTP requests, the queue's jobs by state and plan (read at each scrape), jobs, engines, webhooks, limits, uploads",
+            access: .open,
+            answers: ok(.init(description: "Prometheus text format 0.0.4", content: [Answer.media("text/plain"): .b(.init(schema: .string))]))))),
         ("/api/v1/files", .init(get: operation(
             "A stored object at a signed, expiring URL (local storage)", access: .open,
             parameters: ["key", "expires", "signature"].map { Parameter.query($0, .string, required: true) },
