@@ -111,12 +111,14 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        // What the service measures (names, labels, buckets; recorded through swift-metrics) and how it logs.
+        // What the service measures (names, labels, buckets; recorded through swift-metrics), how it logs, and the
+        // trace context jobs carry.
         .target(
             name: "Telemetry",
             dependencies: [
                 "WhisperAPICore",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Instrumentation", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -151,6 +153,7 @@ let package = Package(
             name: "Worker",
             dependencies: [
                 "WhisperAPICore", "Telemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -183,7 +186,7 @@ let package = Package(
         // routes, the dashboard and the CLI call. No HTTP: they take typed requests and throw `APIError`.
         .target(
             name: "Services",
-            dependencies: ["WhisperAPICore", "Persistence", "Webhooks"]
+            dependencies: ["WhisperAPICore", "Persistence", "Webhooks", "Telemetry", .product(name: "Tracing", package: "swift-distributed-tracing")]
         ),
         // The Hummingbird application: routes, auth, upload, status sync.
         .target(
@@ -193,6 +196,8 @@ let package = Package(
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

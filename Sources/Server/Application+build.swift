@@ -23,6 +23,10 @@ func buildRouter(backend: Backend, identities: IdentityCache, requests: InFlight
     MetricSeries.registerAPI()
     let router = Router(context: AppRequestContext.self)
     let routeTable = MethodNotAllowedMiddleware<AppRequestContext>.RouteTable()
+    if TracingSetup.isEnabled() {
+        // A span per request (continuing a caller's `traceparent`); a signed download's signature stays out of it.
+        router.add(middleware: TracingMiddleware(redactingQueryParameters: ["signature", "X-Amz-Signature", "X-Amz-Credential"]))
+    }
     router.add(middleware: InFlightMiddleware(requests: requests))
     router.add(middleware: RequestIdMiddleware())
     router.add(middleware: AccessLogMiddleware())
@@ -144,12 +148,15 @@ public func buildWorkerProcess(_ configuration: ServiceConfiguration, concurrenc
     let (queue, leasing) = try Backend.openQueue(configuration, database: nil, logger: logger)
     let storage = try Backend.openStorage(configuration)
     MetricsExport.bootstrap()
+    let tracing = try TracingSetup.bootstrap(serviceName: "whisperapi-worker")
     let worker = buildWorker(configuration, leasing: leasing, storage: storage, concurrency: concurrency, logger: logger)
-    // Stopped in reverse order: the worker drains first, then the queue closes, and the metrics answer to the end.
+    // Stopped in reverse order: the worker drains first, then the queue closes, the metrics answer to the end and
+    // the spans are flushed last.
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: QueueLifetime(queue: queue)), .init(service: worker)]
     if let port = configuration.metricsPort {
         services.insert(.init(service: buildMetricsServer(host: configuration.host, port: port, logger: logger)), at: 0)
     }
+    if let tracing { services.insert(.init(service: tracing), at: 0) }
     var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     group.maximumGracefulShutdownDuration = configuration.shutdownGrace + .seconds(10)
     return ServiceGroup(configuration: group)

@@ -55,10 +55,14 @@ struct StopNotice: Service {
 public func serveUntilStopped(backend: Backend, workers: Int, logger: Logger) async throws {
     let requests = InFlightRequests()
     let grace = backend.configuration.shutdownGrace
+    let tracing = try TracingSetup.bootstrap(serviceName: "whisperapi")
     let application = buildApplication(backend: backend, workers: workers, logger: logger, requests: requests)
-    var configuration = ServiceGroupConfiguration(
-        services: [.init(service: application), .init(service: StopNotice(requests: requests, grace: grace, logger: logger))],
-        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        .init(service: application), .init(service: StopNotice(requests: requests, grace: grace, logger: logger)),
+    ]
+    // First in the group, so stopped last: spans of the last requests and jobs are flushed.
+    if let tracing { services.insert(.init(service: tracing), at: 0) }
+    var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     configuration.maximumGracefulShutdownDuration = grace * 2 + .seconds(10)
     try await ServiceGroup(configuration: configuration).run()
 }

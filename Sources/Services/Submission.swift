@@ -1,5 +1,7 @@
 import Foundation
 import Persistence
+import Telemetry
+import Tracing
 import Webhooks
 import WhisperAPICore
 
@@ -101,7 +103,11 @@ public struct Submission: Sendable {
         let received: (request: SubmitRequest, audio: ReceivedAudio, extra: Extra)
         let options: SubmitOptions
         do {
-            received = try await receive(writer, min(maxFileBytes, limits.maxUploadBytes))
+            received = try await withSpan("upload audio") { span in
+                let received = try await receive(writer, min(maxFileBytes, limits.maxUploadBytes))
+                span.attributes["whisperapi.upload.bytes"] = Int(received.audio.size)
+                return received
+            }
             options = try SubmitOptions(received.request)
             guard limits.allows(model: options.model) else {
                 throw APIError(.modelNotInPlan, "the \(identity.user.plan.rawValue) plan cannot use model '\(options.model)'",
@@ -119,7 +125,10 @@ public struct Submission: Sendable {
             prompt: options.prompt, originalFilename: received.audio.filename.map { String($0.prefix(255)) }, fileSize: received.audio.size,
             apiKeyId: identity.keyId, webhookURL: options.webhookURL ?? identity.defaultWebhookURL)
         do {
-            try await enqueue(transcription, options: options, plan: identity.user.plan, limits: limits, user: identity.user)
+            try await withSpan("enqueue job") { span in
+                span.attributes["whisperapi.job.id"] = transcription.jobId ?? ""
+                try await enqueue(transcription, options: options, plan: identity.user.plan, limits: limits, user: identity.user)
+            }
         } catch {
             try? await storage.delete(key: audioKey)
             throw error
@@ -154,7 +163,7 @@ public struct Submission: Sendable {
             transcriptionId: transcription.id.lowercasedString, userId: transcription.userId.lowercasedString,
             s3AudioUrl: transcription.audioKey, model: options.model, format: options.format.rawValue, language: options.language,
             task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps,
-            textOnly: options.textOnly ? true : nil)
+            textOnly: options.textOnly ? true : nil, traceparent: TraceContext.current())
         let transcriptions = self.transcriptions
         let queue = self.queue
         let guardrails = self.guardrails

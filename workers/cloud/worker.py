@@ -12,7 +12,8 @@ Run it with the repository's virtual environment and the same settings as `whisp
 Settings: REDIS_URL (required), QUEUE_PREFIX (bull), QUEUE_CONCURRENCY (1),
 QUEUE_LOCK_DURATION (30000 ms), QUEUE_STALLED_INTERVAL (30000 ms), S3_BUCKET, S3_REGION,
 S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_FORCE_PATH_STYLE, WHISPER_DEVICE
-(cpu|cuda|auto, default auto here), METRICS_PORT (Prometheus metrics, the Swift worker's names), WHISPER_COMPUTE_TYPE, WHISPER_CPU_THREADS, WHISPER_BATCH_SIZE (windows decoded
+(cpu|cuda|auto, default auto here), METRICS_PORT (Prometheus metrics, the Swift worker's names),
+OTEL_EXPORTER_OTLP_ENDPOINT (traces over OTLP/HTTP, continuing the API request's trace), WHISPER_COMPUTE_TYPE, WHISPER_CPU_THREADS, WHISPER_BATCH_SIZE (windows decoded
 together: 16 on a GPU, 8 on a CPU). The jobs it runs at once (QUEUE_CONCURRENCY) share the engine's batches.
 SIGTERM or SIGINT stops taking jobs and lets the running ones finish.
 """
@@ -39,7 +40,7 @@ from bullmq import Job, UnrecoverableError, Worker  # noqa: E402
 from engine import runner  # noqa: E402
 from engine import errors  # noqa: E402
 from engine.errors import EngineError  # noqa: E402
-from workers.cloud import metrics  # noqa: E402
+from workers.cloud import metrics, tracing  # noqa: E402
 
 QUEUE_NAME = "transcription"
 #: Engine errors that no retry can fix (engine/failures.json, shared with the Swift worker).
@@ -116,7 +117,8 @@ class Transcriber:
         metrics.started(priority, model, job.attemptsMade + 1, getattr(job, "timestamp", 0))
         began, outcome = time.monotonic(), "failed"
         try:
-            value = await self.process(job, data)
+            with tracing.job_span(data, str(job.id), job.attemptsMade + 1):
+                value = await self.process(job, data)
             outcome = "completed"
             return value
         finally:
@@ -131,7 +133,8 @@ class Transcriber:
         with tempfile.TemporaryDirectory(prefix="whisperapi-cloud-") as folder:
             audio = os.path.join(folder, "audio")
             try:
-                await asyncio.to_thread(self.s3.download_file, self.settings.bucket, audio_key, audio)
+                with tracing.step("download audio"):
+                    await asyncio.to_thread(self.s3.download_file, self.settings.bucket, audio_key, audio)
             except Exception as error:  # botocore raises ClientError with a 404 for a missing object
                 if "404" in str(error) or "NoSuchKey" in str(error):
                     raise Exception("AUDIO_NOT_FOUND: the uploaded audio is no longer in storage") from None
@@ -153,7 +156,8 @@ class Transcriber:
             }
             try:
                 engine_began = time.monotonic()
-                result = await asyncio.to_thread(runner.transcribe, request, on_progress)
+                with tracing.step("engine run"):
+                    result = await asyncio.to_thread(runner.transcribe, request, on_progress)
                 metrics.transcribed(request["model"], result.get("engine") or "faster-whisper", result["duration"],
                                     time.monotonic() - engine_began)
             except EngineError as error:
@@ -163,9 +167,10 @@ class Transcriber:
                 raise Exception(reason) from None
         key = result_key(data["userId"], data["transcriptionId"])
         body = canonical_json(result)
-        await asyncio.to_thread(
-            self.s3.put_object, Bucket=self.settings.bucket, Key=key, Body=body, ContentType="application/json"
-        )
+        with tracing.step("upload result"):
+            await asyncio.to_thread(
+                self.s3.put_object, Bucket=self.settings.bucket, Key=key, Body=body, ContentType="application/json"
+            )
         completed = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         log.info("job completed", extra={"job": job.id})
         return {
@@ -195,11 +200,13 @@ async def run(settings: Settings) -> None:
     )
     worker.on("failed", lambda job, error: log.warning("job failed: %s", error))
     metrics.serve(settings.metrics_port, settings.concurrency)
+    tracing.setup()
     runner.scheduler().on_batch(metrics.batch)
     print(f"cloud worker ready: queue {settings.prefix}:{QUEUE_NAME}, concurrency {settings.concurrency}", flush=True)
     await stop.wait()
     print("cloud worker stopping: finishing running jobs", flush=True)
     await worker.close()
+    tracing.shutdown()
 
 
 def main() -> None:
