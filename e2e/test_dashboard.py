@@ -15,6 +15,7 @@ import requests
 from e2e.browser import chromium_paths, fetch, open_browser, screenshot, unlabelled_controls, wait
 from e2e.conftest import LONG
 from e2e.test_cloud import shared_env  # noqa: F401 (a fixture: PostgreSQL, Redis and S3)
+from e2e.test_intake import MediaServer
 from e2e.support import WorkerProcess, overlap, parse_srt, speak
 
 pytestmark = pytest.mark.skipif(chromium_paths() is None, reason="needs chromium and chromium-driver (make test installs them)")
@@ -148,8 +149,17 @@ def cancel_from_list(driver, base: str, key: str, long_audio: Path, shots: Path)
     assert status["status"] == "CANCELLED"
 
 
+def submit_from_url(driver, base: str, url: str) -> None:
+    """Transcribes audio at a URL through the upload page's URL form; its row reaches completed without a reload."""
+    driver.get(base + "/#/upload")
+    wait(lambda: css(driver, "#audio-url"), message="the URL field")[0].send_keys(url)
+    css(driver, "#url-form button[type=submit]")[0].click()
+    name = url.rsplit("/", 1)[-1]
+    wait(lambda: css(driver, f'.upload-item[data-file="{name}"][data-status="COMPLETED"]'), timeout=180, message="the URL's row completed")
+
+
 def test_dashboard_end_to_end(server_factory, browser, speech, tmp_path):
-    server = server_factory().start()
+    server = server_factory(env={"INTAKE_ALLOW_PRIVATE": "true"}).start()
     base, admin_key = server.base, server.bootstrap_key
     shots = tmp_path / "shots"
     page = requests.get(base + "/", timeout=10)
@@ -172,6 +182,11 @@ def test_dashboard_end_to_end(server_factory, browser, speech, tmp_path):
 
     upload_and_follow(browser, base, [speech["first"], speech["second"]], shots)
     check_detail(browser, base, speech["first"].name, FIRST_SPOKEN, shots)
+    media = MediaServer({"from-url.wav": speech["second"]})
+    try:
+        submit_from_url(browser, base, media.base + "/from-url.wav")
+    finally:
+        media.stop()
     cancel_from_list(browser, base, admin_key, speech["long"], shots)
 
     # The server restarts under the open page: its stream reconnects by itself and catches up on what it missed.

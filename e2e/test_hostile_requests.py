@@ -42,7 +42,11 @@ CASES: list[tuple[str, str, str, dict, int, str]] = [
     ("an unknown status filter", "GET", "/api/v1/transcriptions?status=DONE", {"key": True}, 400, "INVALID_STATUS"),
     ("an unknown result format", "GET", "/api/v1/transcriptions/ID/result?format=docx", {"key": True}, 400, "INVALID_FORMAT"),
     # multipart and fields
-    ("JSON instead of multipart", "POST", "/api/v1/transcribe", {"key": True, "json": {"file": "x"}}, 400, "INVALID_MULTIPART"),
+    ("JSON without an audio_url", "POST", "/api/v1/transcribe", {"key": True, "json": {"file": "x"}}, 400, "MISSING_FILE"),
+    ("JSON that is not an object", "POST", "/api/v1/transcribe", {"key": True, "json": ["http://example.com/a.wav"]}, 400, "INVALID_BODY"),
+    ("an audio_url that is not http(s)", "POST", "/api/v1/transcribe", {"key": True, "json": {"audio_url": "file:///etc/passwd"}}, 400, "INVALID_AUDIO_URL"),
+    ("an audio_url at the metadata service", "POST", "/api/v1/transcribe", {"key": True, "json": {"audio_url": "http://169.254.169.254/latest/meta-data/"}}, 400, "INVALID_AUDIO_URL"),
+    ("a text body instead of multipart", "POST", "/api/v1/transcribe", {"key": True, "data": b"file=x", "headers": {"Content-Type": "text/plain"}}, 400, "INVALID_MULTIPART"),
     ("multipart without a boundary", "POST", "/api/v1/transcribe", {"key": True, "data": b"--x\r\n", "headers": {"Content-Type": "multipart/form-data"}}, 400, "INVALID_MULTIPART"),
     ("a body cut before its closing boundary", "POST", "/api/v1/transcribe", {"key": True, "data": b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF', "headers": {"Content-Type": "multipart/form-data; boundary=b"}}, 400, "INVALID_MULTIPART"),
     ("no file part", "POST", "/api/v1/transcribe", {"key": True, "files": {"model": (None, "tiny.en")}}, 400, "MISSING_FILE"),

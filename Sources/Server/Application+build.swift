@@ -57,7 +57,8 @@ func buildRouter(backend: Backend, identities: IdentityCache, requests: InFlight
     let api = router.group("api/v1").add(middleware: authenticate).add(middleware: limits)
     TranscriptionRoutes(
         transcriptions: backend.transcriptions, storage: backend.storage, submission: backend.submission,
-        jobControl: backend.jobControl, maxUploadBytes: configuration.maxUploadBytes
+        jobControl: backend.jobControl, maxUploadBytes: configuration.maxUploadBytes,
+        fetcher: AudioURLFetcher(allowPrivate: configuration.intakeAllowPrivate, timeout: configuration.intakeTimeout)
     ).register(on: api)
     WebhookRoutes(
         users: backend.users, transcriptions: backend.transcriptions, attemptLog: backend.webhookAttempts,
@@ -98,7 +99,7 @@ func buildApplication(backend: Backend, workers: Int, logger: Logger, requests: 
         RetentionCleanup(backend: backend, logger: logger),
         WebhookDispatcher(
             queue: backend.webhooks, users: backend.users, attempts: backend.webhookAttempts,
-            targets: WebhookTargetPolicy(allowPrivate: configuration.webhookAllowPrivate), retry: configuration.webhookRetry,
+            targets: OutboundTargetPolicy(allowPrivate: configuration.webhookAllowPrivate, field: "webhook_url"), retry: configuration.webhookRetry,
             timeout: configuration.webhookTimeout, logger: logger),
     ]
     if workers > 0 {

@@ -13,6 +13,8 @@ struct TranscriptionRoutes {
     let jobControl: JobControl
     /// The largest upload this route takes (the plan's own limit may be lower).
     let maxUploadBytes: Int64
+    /// Downloads a submission's `audio_url`.
+    let fetcher: AudioURLFetcher
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("transcribe", use: submit)
@@ -31,7 +33,7 @@ struct TranscriptionRoutes {
 
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> some ResponseGenerator {
         let (transcription, _) = try await submission.submit(by: try context.requireIdentity(), maxFileBytes: maxUploadBytes) { writer, limit in
-            let upload = try await UploadReceiver(maxFileBytes: limit).receive(request, into: writer)
+            let upload = try await UploadReceiver(maxFileBytes: limit, fetcher: fetcher).receive(request, into: writer)
             return (SubmitRequest(fields: upload.fields), ReceivedAudio(size: upload.size, filename: upload.filename), ())
         }
         context.logger.info("transcription queued", metadata: ["jobId": .string(transcription.jobId ?? "")])

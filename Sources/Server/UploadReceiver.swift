@@ -3,7 +3,7 @@ import Hummingbird
 import Telemetry
 import WhisperAPICore
 
-/// A multipart upload whose file part has been streamed to storage.
+/// A submission's audio, streamed to storage from an upload's `file` part or from its `audio_url`, and its fields.
 struct ReceivedUpload: Sendable {
     /// Text fields by name.
     var fields: [String: String]
@@ -12,23 +12,51 @@ struct ReceivedUpload: Sendable {
     var container: AudioSniffer.Container
 }
 
-/// Streams a multipart body: the `file` part goes straight to storage as it arrives
-/// (never held in memory), its first bytes are sniffed, and the size limit is enforced on the way.
+/// Reads a submission: a multipart body whose `file` part goes straight to storage as it arrives (never held in
+/// memory), or, where a fetcher is given, a multipart or JSON body naming an `audio_url` that is downloaded to
+/// storage instead. Either way the first bytes are sniffed and the size limit is enforced on the way.
 struct UploadReceiver {
     let maxFileBytes: Int64
+    /// Downloads `audio_url`s; nil where only uploads are taken (the OpenAI routes).
+    var fetcher: AudioURLFetcher? = nil
     let maxFieldBytes = 64 * 1024
 
-    /// Reads the whole body, writing the file to `writer`. On any error the caller aborts the writer.
+    /// Reads the whole body, writing the audio to `writer`. On any error the caller aborts the writer.
     func receive(_ request: Request, into writer: any ObjectWriter) async throws -> ReceivedUpload {
+        var intake = AudioIntake(writer: writer, maxBytes: maxFileBytes)
+        var fields: [String: String]
+        var filename: String?
+        if fetcher != nil, let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") {
+            fields = try await Self.jsonFields(request, limit: maxFieldBytes)
+        } else {
+            (fields, filename) = try await receiveMultipart(request, into: &intake)
+        }
+        switch (intake.size > 0 || filename != nil, fields["audio_url"], fetcher) {
+        case (true, .some, .some):
+            throw APIError(.badRequest, "send either a file or an audio_url, not both")
+        case (false, .some(let url), .some(let fetcher)):
+            filename = try await fetcher.fetch(url, into: &intake)
+        case (false, _, _):
+            throw APIError(.missingFile, fetcher == nil ? "the 'file' field is required" : "the 'file' field (or an 'audio_url') is required")
+        default:
+            try await intake.finish()
+            RequestMetrics.uploaded(bytes: Int(intake.size))
+        }
+        return ReceivedUpload(fields: fields, filename: filename, size: intake.size, container: intake.container ?? .wav)
+    }
+
+    /// A multipart body's fields, its file part written through `intake`, and the file's name (nil: no file part).
+    private func receiveMultipart(_ request: Request, into intake: inout AudioIntake) async throws -> (fields: [String: String], filename: String?) {
         guard let contentType = request.headers[.contentType], let boundary = Self.boundary(of: contentType) else {
             throw APIError(.invalidMultipart, "the body must be multipart/form-data with a boundary")
         }
         if let length = request.headers[.contentLength].flatMap(Int64.init), length > maxFileBytes + 1_048_576 {
-            throw Self.tooLarge(maxFileBytes)
+            throw AudioIntake.tooLarge(maxFileBytes)
         }
         var parser = MultipartStreamParser(boundary: boundary)
-        var state = PartState()
-        var upload = ReceivedUpload(fields: [:], filename: nil, size: 0, container: .wav)
+        var fields: [String: String] = [:]
+        var filename: String?
+        var part = PartState()
         var sawFile = false
         for try await chunk in request.body {
             let events: [MultipartStreamParser.Event]
@@ -40,31 +68,29 @@ struct UploadReceiver {
             for event in events {
                 switch event {
                 case .partBegin(let headers):
-                    state = PartState()
+                    part = PartState()
                     let disposition = headers["content-disposition"]
-                    state.name = Self.dispositionValue("name", in: disposition)
-                    if state.name == "file" {
+                    part.name = Self.dispositionValue("name", in: disposition)
+                    if part.name == "file" {
                         guard !sawFile else { throw APIError(.invalidMultipart, "only one file may be uploaded") }
                         sawFile = true
-                        state.isFile = true
-                        upload.filename = Self.dispositionValue("filename", in: disposition)
+                        part.isFile = true
+                        filename = Self.dispositionValue("filename", in: disposition) ?? ""
                     }
                 case .body(let buffer):
-                    if state.isFile {
-                        try await writeFileBytes(buffer, state: &state, upload: &upload, writer: writer)
+                    if part.isFile {
+                        try await intake.append(buffer.readableBytesView)
                     } else {
-                        state.value.append(contentsOf: buffer.readableBytesView)
-                        if state.value.count > maxFieldBytes {
-                            throw APIError(.fieldTooLarge, "form field '\(state.name ?? "")' is too large")
+                        part.value.append(contentsOf: buffer.readableBytesView)
+                        if part.value.count > maxFieldBytes {
+                            throw APIError(.fieldTooLarge, "form field '\(part.name ?? "")' is too large")
                         }
                     }
                 case .partEnd:
-                    if state.isFile {
-                        try await flushSniffBuffer(&state, upload: &upload, writer: writer)
-                    } else if let name = state.name {
+                    if !part.isFile, let name = part.name {
                         // A repeated field (OpenAI's `timestamp_granularities[]`) keeps every value, comma-separated.
-                        let value = String(decoding: state.value, as: UTF8.self)
-                        upload.fields[name] = upload.fields[name].map { "\($0),\(value)" } ?? value
+                        let value = String(decoding: part.value, as: UTF8.self)
+                        fields[name] = fields[name].map { "\($0),\(value)" } ?? value
                     }
                 }
             }
@@ -72,10 +98,33 @@ struct UploadReceiver {
         guard parser.isComplete else {
             throw APIError(.invalidMultipart, "the multipart body ended before its closing boundary")
         }
-        guard sawFile else { throw APIError(.missingFile, "the 'file' field is required") }
-        guard upload.size > 0 else { throw APIError(.emptyFile, "the uploaded file is empty") }
-        RequestMetrics.uploaded(bytes: Int(upload.size))
-        return upload
+        if sawFile, intake.size == 0 { throw APIError(.emptyFile, "the uploaded file is empty") }
+        return (fields, filename.map { $0.isEmpty ? nil : $0 } ?? nil)
+    }
+
+    /// A JSON object's members as fields (`{"audio_url": "…", "model": "base", "word_timestamps": true}`).
+    static func jsonFields(_ request: Request, limit: Int) async throws -> [String: String] {
+        let body = try await request.body.collect(upTo: limit)
+        guard let object = try? JSONDecoder().decode([String: JSONScalar].self, from: Data(body.readableBytesView)) else {
+            throw APIError(.invalidBody, "the body must be a JSON object of strings, numbers and booleans, such as {\"audio_url\": \"https://…\"}")
+        }
+        return object.mapValues(\.text)
+    }
+
+    /// A JSON string, number or boolean, as the text a form field would carry.
+    struct JSONScalar: Decodable {
+        let text: String
+
+        init(from decoder: any Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if let flag = try? value.decode(Bool.self) {
+                text = flag ? "true" : "false"
+            } else if let number = try? value.decode(Double.self) {
+                text = number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+            } else {
+                text = try value.decode(String.self)
+            }
+        }
     }
 
     /// One part being read.
@@ -83,38 +132,6 @@ struct UploadReceiver {
         var name: String?
         var isFile = false
         var value: [UInt8] = []
-        /// File bytes held back until there are enough to sniff.
-        var sniffBuffer: [UInt8] = []
-        var sniffed = false
-    }
-
-    private func writeFileBytes(_ buffer: ByteBuffer, state: inout PartState, upload: inout ReceivedUpload, writer: any ObjectWriter) async throws {
-        upload.size += Int64(buffer.readableBytes)
-        if upload.size > maxFileBytes { throw Self.tooLarge(maxFileBytes) }
-        if state.sniffed {
-            try await writer.write(Array(buffer.readableBytesView))
-        } else {
-            state.sniffBuffer.append(contentsOf: buffer.readableBytesView)
-            if state.sniffBuffer.count >= AudioSniffer.prefixLength {
-                try await flushSniffBuffer(&state, upload: &upload, writer: writer)
-            }
-        }
-    }
-
-    private func flushSniffBuffer(_ state: inout PartState, upload: inout ReceivedUpload, writer: any ObjectWriter) async throws {
-        guard !state.sniffed, !state.sniffBuffer.isEmpty else { return }
-        guard let container = AudioSniffer.detect(state.sniffBuffer) else {
-            throw APIError(.unsupportedMediaType, "the file is not a supported audio format",
-                allowed: AudioSniffer.Container.allCases.map(\.rawValue))
-        }
-        upload.container = container
-        state.sniffed = true
-        try await writer.write(state.sniffBuffer)
-        state.sniffBuffer = []
-    }
-
-    static func tooLarge(_ limit: Int64) -> APIError {
-        APIError(.fileTooLarge, limit >= 1_048_576 ? "the file is larger than the \(limit / 1_048_576) MB limit" : "the file is larger than the \(limit) byte limit")
     }
 
     /// The boundary parameter of a multipart/form-data content type.

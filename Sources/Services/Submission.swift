@@ -238,8 +238,8 @@ public struct WebhookTargetCheck: Sendable {
 
     public func check(_ url: String) async throws {
         do {
-            try await WebhookTargetPolicy(allowPrivate: allowPrivate).check(url)
-        } catch let refused as WebhookTargetRefused {
+            try await OutboundTargetPolicy(allowPrivate: allowPrivate, field: "webhook_url").check(url)
+        } catch let refused as OutboundTargetRefused {
             throw APIError(.invalidWebhookURL, refused.description)
         }
     }

@@ -14,14 +14,14 @@ public struct WebhookDispatcher: Service {
     let queue: any WebhookQueue
     let users: UserRepository
     let attempts: WebhookAttemptRepository
-    let targets: WebhookTargetPolicy
+    let targets: OutboundTargetPolicy
     let retry: WebhookRetryPolicy
     let timeout: Duration
     let concurrency: Int
     let logger: Logger
 
     public init(
-        queue: any WebhookQueue, users: UserRepository, attempts: WebhookAttemptRepository, targets: WebhookTargetPolicy,
+        queue: any WebhookQueue, users: UserRepository, attempts: WebhookAttemptRepository, targets: OutboundTargetPolicy,
         retry: WebhookRetryPolicy, timeout: Duration, concurrency: Int = 4, logger: Logger
     ) {
         self.queue = queue
@@ -40,26 +40,21 @@ public struct WebhookDispatcher: Service {
     }
 
     public func run() async throws {
-        // Redirects are not followed: a public URL must not lead the server to an internal one.
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(5))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         await cancelWhenGracefulShutdown {
             do {
                 try await queue.process(concurrency: concurrency) { job, attempt in
-                    try await deliver(job, attempt: attempt, client: client)
+                    try await deliver(job, attempt: attempt)
                 }
             } catch {
                 logger.error("webhook sender stopped", metadata: ["error": "\(error)"])
             }
         }
-        try? await client.shutdown()
     }
 
     /// One attempt: throws when it failed and another attempt should follow.
-    func deliver(_ job: WebhookJob, attempt: Int, client: HTTPClient) async throws {
+    func deliver(_ job: WebhookJob, attempt: Int) async throws {
         let started = ContinuousClock.now
-        let (statusCode, failure, retryable) = await send(job, attempt: attempt, client: client)
+        let (statusCode, failure, retryable) = await send(job, attempt: attempt)
         let elapsed = ContinuousClock.now - started
         let deadline = job.createdAt.addingTimeInterval(retry.window.inSeconds)
         let willRetry = failure != nil && retryable && attempt < retry.maxAttempts
@@ -80,8 +75,10 @@ public struct WebhookDispatcher: Service {
         }
     }
 
-    /// One signed POST: the receiver's status, or why the attempt failed and whether another could help.
-    func send(_ job: WebhookJob, attempt: Int, client: HTTPClient) async -> (statusCode: Int?, failure: String?, retryable: Bool) {
+    /// One signed POST: the receiver's status, or why the attempt failed and whether another could help. The address
+    /// is checked at each attempt and the connection goes to that checked address; redirects are not followed (a public
+    /// URL must not lead the server to an internal one).
+    func send(_ job: WebhookJob, attempt: Int) async -> (statusCode: Int?, failure: String?, retryable: Bool) {
         let key: APIKeyRecord?
         do {
             key = try await users.key(id: job.apiKeyId)
@@ -91,8 +88,20 @@ public struct WebhookDispatcher: Service {
         guard let secret = key?.webhookSecret else {
             return (nil, "the API key that submitted the transcription no longer exists", false)
         }
+        let target: PinnedTarget
         do {
-            try await targets.check(job.url)
+            target = try await targets.check(job.url)
+        } catch {
+            return (nil, "\(error)", true)
+        }
+        let client = PinnedConnection.client(for: target)
+        let outcome = await post(job, attempt: attempt, secret: secret, client: client)
+        try? await client.shutdown()
+        return outcome
+    }
+
+    func post(_ job: WebhookJob, attempt: Int, secret: String, client: HTTPClient) async -> (statusCode: Int?, failure: String?, retryable: Bool) {
+        do {
             var request = HTTPClientRequest(url: job.url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -108,8 +117,6 @@ public struct WebhookDispatcher: Service {
             _ = try? await response.body.collect(upTo: 64 * 1024)
             let code = Int(response.status.code)
             return (code, (200..<300).contains(code) ? nil : "the receiver answered \(code)", true)
-        } catch let refused as WebhookTargetRefused {
-            return (nil, refused.description, true)
         } catch {
             return (nil, "the receiver could not be reached: \(String(describing: error).prefix(200))", true)
         }

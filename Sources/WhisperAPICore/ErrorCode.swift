@@ -23,6 +23,8 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     }
 
     public static let audioMissing = ErrorCode("AUDIO_MISSING", 410)
+    /// An `audio_url` that could not be downloaded: the server's status, a timeout, too many redirects.
+    public static let audioURLUnreachable = ErrorCode("AUDIO_URL_UNREACHABLE", 422)
     public static let badRequest = ErrorCode("BAD_REQUEST", 400)
     public static let crossSiteRequest = ErrorCode("CROSS_SITE_REQUEST", 403)
     public static let csrfTokenInvalid = ErrorCode("CSRF_TOKEN_INVALID", 403)
@@ -34,6 +36,8 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let forbidden = ErrorCode("FORBIDDEN", 403)
     public static let internalError = ErrorCode("INTERNAL_ERROR", 500)
     public static let invalidAPIKey = ErrorCode("INVALID_API_KEY", 401)
+    /// An `audio_url` that is not an http(s) URL, or that leads to an internal address.
+    public static let invalidAudioURL = ErrorCode("INVALID_AUDIO_URL", 400)
     public static let invalidBody = ErrorCode("INVALID_BODY", 400)
     public static let invalidCursor = ErrorCode("INVALID_CURSOR", 400)
     public static let invalidEmail = ErrorCode("INVALID_EMAIL", 400)

@@ -56,6 +56,10 @@ public struct ServiceConfiguration: Sendable {
 
     /// Whether webhooks may go to private, loopback and link-local addresses (`WEBHOOK_ALLOW_PRIVATE`, default false).
     public var webhookAllowPrivate: Bool
+    /// Whether an `audio_url` may point at private, loopback and link-local addresses (`INTAKE_ALLOW_PRIVATE`, default false).
+    public var intakeAllowPrivate: Bool
+    /// How long an `audio_url` download may take in all, redirects included (`INTAKE_TIMEOUT_SECONDS`, default 120).
+    public var intakeTimeout: Duration
     /// Webhook retries: `WEBHOOK_RETRY_DELAY` ms doubling after each failed attempt, for `WEBHOOK_RETRY_HOURS` (24).
     public var webhookRetry: WebhookRetryPolicy
     /// How long one webhook attempt may take (`WEBHOOK_TIMEOUT_SECONDS`, default 10).
@@ -149,6 +153,8 @@ public struct ServiceConfiguration: Sendable {
         redisURL = url("REDIS_URL", schemes: ["redis", "rediss"])
         queuePrefix = environment["QUEUE_PREFIX"] ?? "bull"
         webhookAllowPrivate = bool("WEBHOOK_ALLOW_PRIVATE")
+        intakeAllowPrivate = bool("INTAKE_ALLOW_PRIVATE")
+        intakeTimeout = .seconds(int("INTAKE_TIMEOUT_SECONDS", 120, in: 1...86400))
         webhookRetry = WebhookRetryPolicy(
             baseDelay: .milliseconds(max(10, int("WEBHOOK_RETRY_DELAY", 10000))), window: .seconds(double("WEBHOOK_RETRY_HOURS", 24) * 3600))
         webhookTimeout = .seconds(max(1, int("WEBHOOK_TIMEOUT_SECONDS", 10)))

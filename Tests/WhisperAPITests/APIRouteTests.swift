@@ -105,10 +105,22 @@ import WhisperAPICore
             #expect(try errorCode(missingResponse) == "MISSING_FILE")
             let notMultipart = try await client.execute(
                 uri: "/api/v1/transcribe", method: .post,
-                headers: [.authorization: "Bearer \(harness.freeKey)", .contentType: "application/json"],
+                headers: [.authorization: "Bearer \(harness.freeKey)", .contentType: "text/plain"],
                 body: ByteBuffer(string: "{}"))
             #expect(notMultipart.status == .badRequest)
             #expect(try errorCode(notMultipart) == "INVALID_MULTIPART")
+            // A JSON body names an audio_url; without one there is nothing to transcribe.
+            let noURL = try await client.execute(
+                uri: "/api/v1/transcribe", method: .post,
+                headers: [.authorization: "Bearer \(harness.freeKey)", .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"model": "tiny.en"}"#))
+            #expect(noURL.status == .badRequest)
+            #expect(try errorCode(noURL) == "MISSING_FILE")
+            let notAnObject = try await client.execute(
+                uri: "/api/v1/transcribe", method: .post,
+                headers: [.authorization: "Bearer \(harness.freeKey)", .contentType: "application/json"],
+                body: ByteBuffer(string: #"["https://example.com/a.wav"]"#))
+            #expect(try errorCode(notAnObject) == "INVALID_BODY")
             #expect(harness.storedFiles().isEmpty)
         }
     }

@@ -41,22 +41,22 @@ import WhisperAPICore
         "224.0.0.1", "::1", "::", "fd00::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "not an address",
     ])
     func internalAddressesAreRecognised(address: String) {
-        #expect(WebhookTargetPolicy.isInternal(address))
+        #expect(OutboundTargetPolicy.isInternal(address))
     }
 
     @Test(arguments: ["8.8.8.8", "1.1.1.1", "172.32.0.1", "93.184.215.14", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
     func publicAddressesAreNot(address: String) {
-        #expect(!WebhookTargetPolicy.isInternal(address))
+        #expect(!OutboundTargetPolicy.isInternal(address))
     }
 
     @Test func urlsAreCheckedForSchemeCredentialsAndTarget() async throws {
-        let strict = WebhookTargetPolicy(allowPrivate: false)
+        let strict = OutboundTargetPolicy(allowPrivate: false, field: "webhook_url")
         for refused in ["ftp://93.184.215.14/x", "file:///etc/passwd", "not a url", "http://user:pw@93.184.215.14/",
                         "http://127.0.0.1:8080/hook", "http://[::1]/hook", "http://169.254.169.254/latest/meta-data", "http://localhost/x"] {
-            await #expect(throws: WebhookTargetRefused.self, "\(refused)") { try await strict.check(refused) }
+            await #expect(throws: OutboundTargetRefused.self, "\(refused)") { try await strict.check(refused) }
         }
         try await strict.check("https://93.184.215.14/hook")
-        try await WebhookTargetPolicy(allowPrivate: true).check("http://127.0.0.1:9/hook")
+        try await OutboundTargetPolicy(allowPrivate: true, field: "webhook_url").check("http://127.0.0.1:9/hook")
     }
 
     @Test func retriesFitTheWindow() {

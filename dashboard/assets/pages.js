@@ -16,25 +16,43 @@ let uploadOptions = { model: "", language: "", task: "transcribe", word_timestam
 /** Starts uploading files with the current options; each becomes an entry of `uploads`. */
 export function startUploads(files) {
   for (const file of files) {
-    const entry = { id: `u${uploads.length}`, file, sent: 0, total: file.size, job: null, error: null, views: new Set() };
-    uploads.unshift(entry);
+    const entry = track(file, file.size);
     const fields = { ...uploadOptions, word_timestamps: uploadOptions.word_timestamps ? "true" : "" };
-    upload(file, fields, (sent, total) => {
+    follow(entry, upload(file, fields, (sent, total) => {
       entry.sent = sent;
       entry.total = total;
       refresh(entry);
-    })
-      .then((submitted) => {
-        entry.job = { id: submitted.transcriptionId, status: submitted.status, progress: 0 };
-        announce(`${file.name} uploaded; transcription queued`);
-        refresh(entry);
-      })
-      .catch((error) => {
-        entry.error = error.message;
-        announce(`${file.name} was not uploaded: ${error.message}`);
-        refresh(entry);
-      });
+    }), "uploaded");
   }
+}
+
+/** Starts a transcription of the audio at `url`, which the server downloads; it becomes an entry of `uploads`. */
+export function startFromURL(url) {
+  const name = decodeURIComponent(new URL(url).pathname.split("/").filter(Boolean).pop() || new URL(url).host);
+  const entry = track({ name, size: 0 }, 0);
+  const fields = { audio_url: url, model: uploadOptions.model, task: uploadOptions.task, word_timestamps: uploadOptions.word_timestamps };
+  if (uploadOptions.language) fields.language = uploadOptions.language;
+  follow(entry, request("POST", "/api/v1/transcribe", fields), "fetched");
+}
+
+function track(file, total) {
+  const entry = { id: `u${uploads.length}`, file, sent: 0, total, job: null, error: null, views: new Set() };
+  uploads.unshift(entry);
+  return entry;
+}
+
+function follow(entry, submitting, verb) {
+  submitting
+    .then((submitted) => {
+      entry.job = { id: submitted.transcriptionId, status: submitted.status, progress: 0 };
+      announce(`${entry.file.name} ${verb}; transcription queued`);
+      refresh(entry);
+    })
+    .catch((error) => {
+      entry.error = error.message;
+      announce(`${entry.file.name} was not ${verb}: ${error.message}`);
+      refresh(entry);
+    });
 }
 
 function refresh(entry) {
@@ -181,12 +199,30 @@ export function renderUpload(main) {
       ),
       h("p", { class: "muted" }, `Up to ${formatBytes(store.session.limits.maxUploadBytes)} a file on the ${store.session.user.plan} plan.`),
     ),
+    urlForm(show),
     h("section", { "aria-labelledby": "uploads-title" }, h("h2", { id: "uploads-title" }, "Uploads"), list),
   );
   show();
   return () => {
     for (const stop of stops) stop();
   };
+}
+
+/** A form that submits an audio URL instead of a file (the server downloads it). */
+function urlForm(show) {
+  const input = h("input", { id: "audio-url", name: "audio_url", type: "url", required: true, placeholder: "https://example.com/interview.mp3", autocomplete: "off" });
+  const submit = (event) => {
+    event.preventDefault();
+    if (!input.checkValidity()) return input.reportValidity();
+    startFromURL(input.value.trim());
+    input.value = "";
+    show();
+  };
+  return h(
+    "form", { class: "card", id: "url-form", onSubmit: submit },
+    h("div", { class: "field" }, h("label", { for: "audio-url" }, "Or transcribe audio from a URL"), input),
+    h("button", { type: "submit", class: "primary" }, "Transcribe from URL"),
+  );
 }
 
 // MARK: - Jobs

@@ -60,6 +60,13 @@ enum Parameter {
     static func form(_ schema: String) -> OpenAPI.Request {
         OpenAPI.Request(content: [.multipartForm: .b(OpenAPI.Content(schema: Schema.ref(schema)))], required: true)
     }
+
+    /// A multipart form, or a JSON object for a body without a file.
+    static func formOrJSON(_ form: String, json: String) -> OpenAPI.Request {
+        OpenAPI.Request(content: [
+            .multipartForm: .b(OpenAPI.Content(schema: Schema.ref(form))), .json: .b(OpenAPI.Content(schema: Schema.ref(json))),
+        ], required: true)
+    }
 }
 
 /// The answers an operation gives.

@@ -37,10 +37,16 @@ enum APIComponents {
         ("Format", Schema.oneOf("json", "text", "srt", "vtt", "verbose_json")),
         ("Status", Schema.oneOf("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")),
         ("Plan", Schema.oneOf("FREE", "PRO", "PAYG")),
-        ("UploadForm", Schema.object(["file": Schema.binary], optional: [
+        ("UploadForm", Schema.object([:], optional: [
+            "file": Schema.binary,
+            "audio_url": .string(description: "instead of a file: an http(s) URL the server downloads the audio from"),
             "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
             "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .string,
             "webhook_url": .string(description: "http(s) URL told of the end; signed with the key's webhook secret"),
+        ])),
+        ("URLSubmission", Schema.object(["audio_url": .string(description: "an http(s) URL the server downloads the audio from")], optional: [
+            "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
+            "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .boolean, "webhook_url": .string,
         ])),
         ("OpenAIForm", Schema.object(["file": Schema.binary, "model": .string], optional: [
             "language": .string, "prompt": .string, "response_format": Schema.ref("Format"), "temperature": .number,

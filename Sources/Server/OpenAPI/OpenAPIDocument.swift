@@ -53,9 +53,9 @@ enum OpenAPIDocument {
 
     private static let transcriptionPaths: Paths = [
         ("/api/v1/transcribe", .init(post: operation(
-            "Upload audio; it becomes a queued job with the plan's priority",
-            body: Parameter.form("UploadForm"),
-            answers: ok(Answer.json("Queued", Schema.ref("SubmittedEnvelope")), status: 202), errors: [400, 401, 413, 415, 503]))),
+            "Upload audio (a file, or an audio_url the server downloads); it becomes a queued job with the plan's priority",
+            body: Parameter.formOrJSON("UploadForm", json: "URLSubmission"),
+            answers: ok(Answer.json("Queued", Schema.ref("SubmittedEnvelope")), status: 202), errors: [400, 401, 413, 415, 422, 503]))),
         ("/api/v1/transcribe/{id}", .init(delete: operation(
             "Cancel a queued or running transcription", parameters: [Parameter.id],
             answers: ok(Answer.json("Outcome", Schema.ref("CancelEnvelope"))), errors: [401, 404]))),
