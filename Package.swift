@@ -193,6 +193,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "WhisperAPICore", "Services", "Storage", "Persistence", "SQLQueue", "RedisQueue", "RedisClient", "Engine", "WhisperCpp", "Worker", "Webhooks", "Limits", "Telemetry",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,16 +1,19 @@
-"""Intake beyond uploads: `audio_url` downloaded by the API server from a local HTTP server started here."""
+"""Intake beyond uploads: `audio_url` downloaded by the API server from a local HTTP server started here, and
+`vad_filter` skipping silence."""
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
 from e2e.conftest import ENGLISH
-from e2e.support import free_port, overlap
+from e2e.support import free_port, overlap, read_wav, write_wav
 
 
 class MediaServer:
@@ -126,3 +129,37 @@ def test_internal_addresses_are_refused_by_default(server, media):
         assert response.status_code == 400 and response.json()["error"]["code"] == "INVALID_AUDIO_URL", (url, response.text)
         assert "internal address" in response.json()["error"]["message"]
     assert media.requests == [], "nothing was fetched"
+
+
+def test_vad_filter_skips_silence_with_the_same_words_and_original_timestamps(server_factory, tmp_path, audio):
+    server = server_factory(workers=1).start()  # one job at a time, so that the two runs' times compare
+    key = server.bootstrap_key
+    resampled = tmp_path / "speech16.wav"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(audio["wav"]), "-ar", "16000", "-ac", "1", str(resampled)], check=True)
+    speech = read_wav(resampled)
+    silence = np.zeros(60 * 16000, dtype=np.int16)
+    clip = write_wav(tmp_path / "mostly-silence.wav", np.concatenate([silence, speech, silence]))
+    speech_end = 60 + len(speech) / 16000
+    server.wait_for(key, server.submitted(key, audio["wav"]), {"COMPLETED"}, timeout=180)  # the model is loaded
+
+    def run(vad: str) -> tuple[float, dict]:
+        started = time.time()
+        transcription_id = server.submitted(key, clip, vad_filter=vad)
+        assert server.wait_for(key, transcription_id, {"COMPLETED", "FAILED"}, timeout=240)["status"] == "COMPLETED"
+        elapsed = time.time() - started
+        return elapsed, server.get(key, f"/api/v1/transcriptions/{transcription_id}/result?format=verbose_json").json()
+
+    timings = {"false": [], "true": []}
+    results = {}
+    for vad in ("false", "true", "false", "true"):
+        elapsed, results[vad] = run(vad)
+        timings[vad].append(elapsed)
+    print("vad_filter timings (s):", timings)
+    assert min(timings["true"]) < min(timings["false"]), timings
+    for vad, result in results.items():
+        assert overlap(ENGLISH, result["text"]) >= 0.8, (vad, result["text"])
+    segments = results["true"]["segments"]
+    assert segments and all(59.0 <= s["start"] and s["end"] <= speech_end + 1.0 for s in segments), segments
+    assert results["true"]["duration"] >= 120, "the duration is the original audio's"
+    bad = server.submit(key, clip, vad_filter="sometimes")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_VAD_FILTER"

@@ -111,3 +111,28 @@ def test_usage_is_the_sum_of_completed_audio_after_retries_and_a_restart(server_
     assert admin_view["jobs"] == 2
     listed = server.cli("users", "usage", "--user", "admin@localhost")
     assert "2 job(s)" in listed, listed
+
+
+def test_ten_identical_submits_with_one_idempotency_key_across_two_servers_make_one_job(two_servers, audio):
+    a, b = two_servers
+    admin = a.bootstrap_key or b.bootstrap_key
+    assert call(a, "POST", "/api/v1/admin/users", admin, json={"email": "pro@example.com", "plan": "PRO"}).status_code == 201
+    key = call(b, "POST", "/api/v1/admin/users/pro@example.com/keys", admin, json={"name": "retries"}).json()["data"]["key"]
+    waiting_before = call(a, "GET", "/api/v1/admin/queue", admin).json()["data"]["waiting"]
+
+    def submit(index: int) -> requests.Response:
+        with open(audio["wav"], "rb") as handle:
+            return requests.post((a, b)[index % 2].base + "/api/v1/transcribe", files={"file": ("speech.wav", handle)}, timeout=60,
+                                 headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "upload-7f3a"})
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(submit, range(10)))
+    assert [answer.status_code for answer in answers] == [202] * 10, [answer.text for answer in answers]
+    assert len({answer.json()["data"]["transcriptionId"] for answer in answers}) == 1
+    assert len(call(b, "GET", "/api/v1/transcriptions", key).json()["data"]["items"]) == 1
+    assert call(a, "GET", "/api/v1/admin/queue", admin).json()["data"]["waiting"] == waiting_before + 1, "one job queued"
+    # The same key with another request is refused on either server.
+    with open(audio["mp3"], "rb") as handle:
+        other = requests.post(b.base + "/api/v1/transcribe", files={"file": ("speech.mp3", handle)}, timeout=60,
+                              headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "upload-7f3a"})
+    assert other.status_code == 422 and other.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"

@@ -91,7 +91,12 @@ def prepare(request: dict[str, Any], model: Any, audio: np.ndarray) -> Job:
 
     name, task, language = validate(request)
     chunk_length = model.feature_extractor.chunk_length
-    speech = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=chunk_length, min_silence_duration_ms=160))
+    if request.get("vad_filter", True) is False:
+        # Every 30 s of the audio, silence included, as sequential Whisper decodes it.
+        step = chunk_length * SAMPLE_RATE
+        speech = [{"start": start, "end": min(start + step, len(audio))} for start in range(0, len(audio), step)]
+    else:
+        speech = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=chunk_length, min_silence_duration_ms=160))
     chunks, metadata = collect_chunks(audio, speech, max_duration=chunk_length) if speech else ([], [])
     speech_chunks = [(chunk, meta) for chunk, meta in zip(chunks, metadata) if meta["duration"] > 0]
     windows = [

@@ -1,7 +1,8 @@
+import Crypto
 import WhisperAPICore
 
 /// Audio bytes on their way to storage, from an upload or a download: counted against the size limit as they come,
-/// their first bytes sniffed for a known container before anything is written.
+/// their first bytes sniffed for a known container before anything is written, and hashed (for idempotency keys).
 struct AudioIntake {
     let writer: any ObjectWriter
     let maxBytes: Int64
@@ -9,6 +10,10 @@ struct AudioIntake {
     private(set) var container: AudioSniffer.Container?
     /// Bytes held back until there are enough to sniff.
     private var pending: [UInt8] = []
+    private var hasher = SHA256()
+
+    /// SHA-256 of every byte taken so far, hex.
+    var digest: String { Array(hasher.finalize()).hexString }
 
     init(writer: any ObjectWriter, maxBytes: Int64) {
         self.writer = writer
@@ -19,6 +24,7 @@ struct AudioIntake {
     mutating func append(_ bytes: some Collection<UInt8>) async throws {
         size += Int64(bytes.count)
         if size > maxBytes { throw Self.tooLarge(maxBytes) }
+        hasher.update(data: Array(bytes))
         if container != nil {
             try await writer.write(Array(bytes))
         } else {

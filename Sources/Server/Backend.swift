@@ -125,7 +125,8 @@ extension Backend {
     public var submission: Submission {
         Submission(
             transcriptions: transcriptions, usage: usage, queue: queue, storage: storage, locks: locks,
-            plans: configuration.planPolicy, allowPrivateWebhooks: configuration.webhookAllowPrivate)
+            plans: configuration.planPolicy, allowPrivateWebhooks: configuration.webhookAllowPrivate,
+            idempotency: IdempotencyRepository(database: database.database))
     }
 
     public var jobControl: JobControl { JobControl(transcriptions: transcriptions, queue: queue) }

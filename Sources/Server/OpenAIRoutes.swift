@@ -49,9 +49,9 @@ struct OpenAIRoutes {
 
     func transcribe(_ request: Request, context: AppRequestContext, task: TranscriptionTask) async throws -> Response {
         let identity = try context.requireIdentity()
-        let (row, stream) = try await submission.submit(by: identity, maxFileBytes: maxUploadBytes) { writer, limit in
+        let (row, stream) = try await submission.submit(by: identity, maxFileBytes: maxUploadBytes, idempotencyKey: request.idempotencyKey) { writer, limit in
             let upload = try await UploadReceiver(maxFileBytes: limit).receive(request, into: writer)
-            return (try Self.submitRequest(upload.fields, task: task), ReceivedAudio(size: upload.size, filename: upload.filename), try Self.wantsStream(upload.fields))
+            return (try Self.submitRequest(upload.fields, task: task), upload.received, try Self.wantsStream(upload.fields))
         }
         context.logger.info("transcription queued", metadata: ["jobId": .string(row.jobId ?? "")])
         let jobControl = self.jobControl
@@ -92,6 +92,13 @@ struct OpenAIRoutes {
         if try granularities(fields).contains("word") { submit.wordTimestamps = true }
         // `json` and `text` answer with the text alone: no segments to cut at sentences.
         submit.textOnly = ["json", "text"].contains(submit.format ?? "json")
+        // OpenAI's `chunking_strategy` ("auto", or {"type": "server_vad", …}) is our VAD: speech only, on by default.
+        if let strategy = fields["chunking_strategy"]?.trimmingCharacters(in: .whitespaces), !strategy.isEmpty {
+            guard strategy == "auto" || strategy.contains("server_vad") else {
+                throw APIError(.invalidChunkingStrategy, "chunking_strategy must be \"auto\" or a server_vad object", allowed: ["auto", "server_vad"])
+            }
+            submit.vadFilter = "true"
+        }
         if task == .translate {
             submit.task = TranscriptionTask.translate.rawValue
             if submit.model == nil || submit.model == "whisper-1" { submit.model = "base" }

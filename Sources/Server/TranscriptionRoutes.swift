@@ -32,9 +32,11 @@ struct TranscriptionRoutes {
     // MARK: - Submit
 
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> some ResponseGenerator {
-        let (transcription, _) = try await submission.submit(by: try context.requireIdentity(), maxFileBytes: maxUploadBytes) { writer, limit in
+        let (transcription, _) = try await submission.submit(
+            by: try context.requireIdentity(), maxFileBytes: maxUploadBytes, idempotencyKey: request.idempotencyKey
+        ) { writer, limit in
             let upload = try await UploadReceiver(maxFileBytes: limit, fetcher: fetcher).receive(request, into: writer)
-            return (SubmitRequest(fields: upload.fields), ReceivedAudio(size: upload.size, filename: upload.filename), ())
+            return (SubmitRequest(fields: upload.fields), upload.received, ())
         }
         context.logger.info("transcription queued", metadata: ["jobId": .string(transcription.jobId ?? "")])
         return Success.with(.accepted, SubmittedDTO(transcriptionId: transcription.id.lowercasedString, jobId: transcription.jobId ?? "", status: .queued))

@@ -1,7 +1,15 @@
+import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
+import Services
 import Telemetry
 import WhisperAPICore
+
+extension Request {
+    /// The `Idempotency-Key` header, when the client sent one.
+    var idempotencyKey: String? { headers[HTTPField.Name("Idempotency-Key")!] }
+}
 
 /// A submission's audio, streamed to storage from an upload's `file` part or from its `audio_url`, and its fields.
 struct ReceivedUpload: Sendable {
@@ -10,6 +18,11 @@ struct ReceivedUpload: Sendable {
     var filename: String?
     var size: Int64
     var container: AudioSniffer.Container
+    /// SHA-256 over the audio and the fields (an `Idempotency-Key` compares requests by it).
+    var fingerprint: String
+
+    /// The audio as `Submission` takes it.
+    var received: ReceivedAudio { ReceivedAudio(size: size, filename: filename, fingerprint: fingerprint) }
 }
 
 /// Reads a submission: a multipart body whose `file` part goes straight to storage as it arrives (never held in
@@ -42,7 +55,20 @@ struct UploadReceiver {
             try await intake.finish()
             RequestMetrics.uploaded(bytes: Int(intake.size))
         }
-        return ReceivedUpload(fields: fields, filename: filename, size: intake.size, container: intake.container ?? .wav)
+        return ReceivedUpload(
+            fields: fields, filename: filename, size: intake.size, container: intake.container ?? .wav,
+            fingerprint: Self.fingerprint(audio: intake.digest, fields: fields))
+    }
+
+    /// SHA-256 (hex) over the audio's digest and the fields, sorted by name.
+    static func fingerprint(audio: String, fields: [String: String]) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Array(audio.utf8))
+        for (name, value) in fields.sorted(by: { $0.key < $1.key }) {
+            // Lengths first, so that no two different field lists hash the same bytes.
+            hasher.update(data: Array("\(name.utf8.count):\(name)\(value.utf8.count):\(value)".utf8))
+        }
+        return Array(hasher.finalize()).hexString
     }
 
     /// A multipart body's fields, its file part written through `intake`, and the file's name (nil: no file part).

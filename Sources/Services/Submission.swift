@@ -17,6 +17,8 @@ public struct SubmitRequest: Sendable, Equatable {
     /// Only the text is wanted (OpenAI's `json` or `text`): segments may be coarse, which saves the engine work.
     public var textOnly = false
     public var webhookURL: String?
+    /// `vad_filter` as given: decode only the speech (Silero VAD), skipping silence; nil: the default, on.
+    public var vadFilter: String?
 
     public init(
         model: String? = nil, format: String? = nil, language: String? = nil, task: String? = nil, prompt: String? = nil,
@@ -44,6 +46,7 @@ public struct SubmitRequest: Sendable, Equatable {
         prompt = value("prompt")
         wordTimestamps = ["true", "1", "yes"].contains(value("word_timestamps")?.lowercased() ?? "")
         webhookURL = value("webhook_url")
+        vadFilter = value("vad_filter")
     }
 }
 
@@ -52,10 +55,13 @@ public struct ReceivedAudio: Sendable {
     public var size: Int64
     /// The name the client gave the file.
     public var filename: String?
+    /// SHA-256 (hex) over the audio's bytes and the request's fields: what an `Idempotency-Key` is compared by.
+    public var fingerprint: String?
 
-    public init(size: Int64, filename: String?) {
+    public init(size: Int64, filename: String?, fingerprint: String? = nil) {
         self.size = size
         self.filename = filename
+        self.fingerprint = fingerprint
     }
 }
 
@@ -72,11 +78,15 @@ public struct Submission: Sendable {
     let plans: PlanPolicy
     let guardrails: PlanEnforcement
     let webhookTargets: WebhookTargetCheck
+    let idempotency: IdempotencyRepository
+    /// How long an `Idempotency-Key` names its first request.
+    public static let idempotencyWindow: TimeInterval = 24 * 3600
 
     public init(
         transcriptions: TranscriptionRepository, usage: UsageRepository, queue: any TranscriptionQueue, storage: any ObjectStorage,
-        locks: any NamedLock, plans: PlanPolicy, allowPrivateWebhooks: Bool
+        locks: any NamedLock, plans: PlanPolicy, allowPrivateWebhooks: Bool, idempotency: IdempotencyRepository
     ) {
+        self.idempotency = idempotency
         self.transcriptions = transcriptions
         self.queue = queue
         self.storage = storage
@@ -88,10 +98,17 @@ public struct Submission: Sendable {
 
     /// Submits audio for `identity`. `receive` streams the audio (at most the byte limit it is given) into the writer
     /// and returns the request that came with it, and anything else the route wants back (`Extra`).
+    ///
+    /// With an `idempotencyKey`, the same key and the same request (`ReceivedAudio.fingerprint`) within 24 h answer the
+    /// transcription the first request made, and nothing new is stored or queued; the same key with another request
+    /// is 422 `IDEMPOTENCY_KEY_REUSED`.
     public func submit<Extra: Sendable>(
-        by identity: Identity, maxFileBytes: Int64,
+        by identity: Identity, maxFileBytes: Int64, idempotencyKey: String? = nil,
         receive: (any ObjectWriter, Int64) async throws -> (request: SubmitRequest, audio: ReceivedAudio, extra: Extra)
     ) async throws -> (transcription: Transcription, extra: Extra) {
+        if let idempotencyKey, !(1...255).contains(idempotencyKey.utf8.count) || !idempotencyKey.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) {
+            throw APIError(.invalidIdempotencyKey, "Idempotency-Key must be 1 to 255 visible ASCII characters")
+        }
         let limits = plans.limits(for: identity.user.plan)
         // Refused before the audio is read, so nothing is stored; checked again under the lock below.
         try await guardrails.checkQuota(identity.user, limits: limits)
@@ -124,16 +141,24 @@ public struct Submission: Sendable {
             model: options.model, format: options.format, language: options.language, task: options.task,
             prompt: options.prompt, originalFilename: received.audio.filename.map { String($0.prefix(255)) }, fileSize: received.audio.size,
             apiKeyId: identity.keyId, webhookURL: options.webhookURL ?? identity.defaultWebhookURL)
+        let replayed: UUID?
         do {
-            try await withSpan("enqueue job") { span in
+            let idempotent = idempotencyKey.map { (key: $0, fingerprint: received.audio.fingerprint ?? "") }
+            replayed = try await withSpan("enqueue job") { span in
                 span.attributes["whisperapi.job.id"] = transcription.jobId ?? ""
-                try await enqueue(transcription, options: options, plan: identity.user.plan, limits: limits, user: identity.user)
+                return try await enqueue(transcription, options: options, plan: identity.user.plan, limits: limits, user: identity.user, idempotent: idempotent)
             }
         } catch {
             try? await storage.delete(key: audioKey)
             throw error
         }
-        return (transcription, received.extra)
+        guard let replayed else { return (transcription, received.extra) }
+        // A repeated request: the first one's transcription, and nothing of this one kept.
+        try? await storage.delete(key: audioKey)
+        guard let first = try await transcriptions.find(id: replayed, owner: identity.user.id) else {
+            throw APIError(.idempotencyKeyReused, "the transcription this Idempotency-Key made has been deleted; use a new key")
+        }
+        return (first, received.extra)
     }
 
     /// Backpressure: with as many jobs waiting as the queue allows (`QUEUE_MAX_WAITING`), or as the plan allows its own
@@ -157,25 +182,51 @@ public struct Submission: Sendable {
     }
 
     /// Records the transcription and queues its job: one step per user on every API server, so two submits at once
-    /// cannot both take the last slot.
-    func enqueue(_ transcription: Transcription, options: SubmitOptions, plan: Plan, limits: PlanLimits, user: User) async throws {
+    /// cannot both take the last slot, and two with one idempotency key make one transcription. Returns the id of
+    /// the transcription an earlier request with the same key made (then nothing is recorded or queued).
+    func enqueue(
+        _ transcription: Transcription, options: SubmitOptions, plan: Plan, limits: PlanLimits, user: User,
+        idempotent: (key: String, fingerprint: String)?
+    ) async throws -> UUID? {
         let data = TranscriptionJobData(
             transcriptionId: transcription.id.lowercasedString, userId: transcription.userId.lowercasedString,
             s3AudioUrl: transcription.audioKey, model: options.model, format: options.format.rawValue, language: options.language,
             task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps,
-            textOnly: options.textOnly ? true : nil, traceparent: TraceContext.current())
+            textOnly: options.textOnly ? true : nil, vadFilter: options.vadFilter ? nil : false, traceparent: TraceContext.current())
         let transcriptions = self.transcriptions
         let queue = self.queue
         let guardrails = self.guardrails
-        try await locks.withLock("submit:\(user.id.lowercasedString)") {
+        let idempotency = self.idempotency
+        return try await locks.withLock("submit:\(user.id.lowercasedString)") { () -> UUID? in
+            if let idempotent {
+                let since = Date().addingTimeInterval(-Self.idempotencyWindow)
+                if let first = try await idempotency.find(userId: user.id, key: idempotent.key, since: since) {
+                    guard first.fingerprint == idempotent.fingerprint else {
+                        throw APIError(.idempotencyKeyReused, "this Idempotency-Key was used in the last 24 hours with a different request")
+                    }
+                    return first.transcriptionId
+                }
+            }
             try await guardrails.checkConcurrency(user, limits: limits)
             try await transcriptions.insert(transcription)
+            if let idempotent {
+                do {
+                    try await idempotency.record(IdempotencyRecord(
+                        userId: user.id, key: idempotent.key, fingerprint: idempotent.fingerprint, transcriptionId: transcription.id,
+                        createdAt: Date()))
+                } catch {
+                    try? await transcriptions.delete(id: transcription.id)
+                    throw error
+                }
+            }
             do {
                 _ = try await queue.addTranscriptionJob(data, priority: plan.queuePriority, jobId: transcription.jobId ?? "")
             } catch {
+                if let idempotent { try? await idempotency.forget(userId: user.id, key: idempotent.key) }
                 try? await transcriptions.delete(id: transcription.id)
                 throw APIError(.queueUnavailable, "the queue is unavailable; try again shortly")
             }
+            return nil
         }
     }
 }
@@ -190,6 +241,8 @@ struct SubmitOptions: Equatable {
     var wordTimestamps: Bool
     /// Only the text is wanted: the request said so, or the format is plain text.
     var textOnly: Bool
+    /// Decode only the speech the VAD finds (the default); false decodes every 30 s of the audio, silence included.
+    var vadFilter: Bool
     /// Where the end is reported (checked against the webhook target policy by `Submission`).
     var webhookURL: String?
 
@@ -217,6 +270,11 @@ struct SubmitOptions: Equatable {
         if let prompt = request.prompt, prompt.count > 2000 {
             throw APIError(.invalidPrompt, "prompt must be at most 2000 characters")
         }
+        let vadText = request.vadFilter?.lowercased() ?? "true"
+        guard let vadFilter = ["true": true, "1": true, "false": false, "0": false][vadText] else {
+            throw APIError(.invalidVADFilter, "vad_filter must be true or false", allowed: ["true", "false"])
+        }
+        self.vadFilter = vadFilter
         self.model = model
         self.format = format
         self.language = request.language?.lowercased()

@@ -39,6 +39,11 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     /// An `audio_url` that is not an http(s) URL, or that leads to an internal address.
     public static let invalidAudioURL = ErrorCode("INVALID_AUDIO_URL", 400)
     public static let invalidBody = ErrorCode("INVALID_BODY", 400)
+    public static let invalidVADFilter = ErrorCode("INVALID_VAD_FILTER", 400)
+    public static let invalidChunkingStrategy = ErrorCode("INVALID_CHUNKING_STRATEGY", 400)
+    public static let invalidIdempotencyKey = ErrorCode("INVALID_IDEMPOTENCY_KEY", 400)
+    /// An `Idempotency-Key` used again within 24 h with a different request.
+    public static let idempotencyKeyReused = ErrorCode("IDEMPOTENCY_KEY_REUSED", 422)
     public static let invalidCursor = ErrorCode("INVALID_CURSOR", 400)
     public static let invalidEmail = ErrorCode("INVALID_EMAIL", 400)
     public static let invalidFormat = ErrorCode("INVALID_FORMAT", 400)

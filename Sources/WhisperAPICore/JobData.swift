@@ -15,6 +15,8 @@ public struct TranscriptionJobData: Codable, Sendable, Equatable {
     /// The client wants the text only (OpenAI's `json` and `text`, the native `text`): segments may then be a window of
     /// speech each (up to 30 s), which saves the word alignment that cuts them at sentences. Absent: false.
     public var textOnly: Bool?
+    /// False: decode all the audio, silence included. Absent: decode only the speech the VAD finds (the default).
+    public var vadFilter: Bool?
     /// The W3C trace context of the request that queued the job (`00-<trace id>-<span id>-<flags>`), when tracing is
     /// on: every worker continues that trace. Absent: the job starts a trace of its own.
     public var traceparent: String?
@@ -22,7 +24,7 @@ public struct TranscriptionJobData: Codable, Sendable, Equatable {
     public init(
         transcriptionId: String, userId: String, s3AudioUrl: String, model: String, format: String,
         language: String? = nil, task: String = "transcribe", prompt: String? = nil, wordTimestamps: Bool = false,
-        textOnly: Bool? = nil, traceparent: String? = nil
+        textOnly: Bool? = nil, vadFilter: Bool? = nil, traceparent: String? = nil
     ) {
         self.transcriptionId = transcriptionId
         self.userId = userId
@@ -34,6 +36,7 @@ public struct TranscriptionJobData: Codable, Sendable, Equatable {
         self.prompt = prompt
         self.wordTimestamps = wordTimestamps
         self.textOnly = textOnly
+        self.vadFilter = vadFilter
         self.traceparent = traceparent
     }
 }

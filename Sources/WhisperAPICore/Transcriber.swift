@@ -27,16 +27,19 @@ public struct TranscriptionRequest: Codable, Sendable {
     /// Whether only the text is wanted: segments may then be a window of speech each (up to 30 s); otherwise they
     /// are a sentence or so, which costs a word alignment pass.
     public var textOnly: Bool
+    /// Decode only the speech the VAD finds (faster-whisper's bundled Silero model); false: all the audio.
+    public var vadFilter: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, audio, model, language, task, prompt
         case wordTimestamps = "word_timestamps"
         case textOnly = "text_only"
+        case vadFilter = "vad_filter"
     }
 
     public init(
         id: String, audio: String, model: String, language: String?, task: String, prompt: String?, wordTimestamps: Bool,
-        textOnly: Bool = false
+        textOnly: Bool = false, vadFilter: Bool = true
     ) {
         self.id = id
         self.audio = audio
@@ -46,6 +49,7 @@ public struct TranscriptionRequest: Codable, Sendable {
         self.prompt = prompt
         self.wordTimestamps = wordTimestamps
         self.textOnly = textOnly
+        self.vadFilter = vadFilter
     }
 }
 

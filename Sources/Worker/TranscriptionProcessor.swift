@@ -25,7 +25,8 @@ public struct TranscriptionProcessor: Sendable {
             defer { if audio.isTemporary { try? FileManager.default.removeItem(atPath: audio.path) } }
             let request = TranscriptionRequest(
                 id: job.id, audio: audio.path, model: data.model, language: data.language, task: data.task,
-                prompt: data.prompt, wordTimestamps: data.wordTimestamps, textOnly: data.textOnly ?? false)
+                prompt: data.prompt, wordTimestamps: data.wordTimestamps, textOnly: data.textOnly ?? false,
+                vadFilter: data.vadFilter ?? true)
             let result = try await withSpan("engine run") { span in
                 let started = ContinuousClock.now
                 let result = try await transcriber.transcribe(request, onProgress: onProgress)

@@ -35,6 +35,18 @@ import WhisperAPICore
         }
     }
 
+    @Test func vadFilterFalseReachesTheJobAndTheDefaultLeavesTheJobDataAsBefore() async throws {
+        try await APIHarness.withBackend { harness, _ in
+            let pro = try await identity(harness, email: "pro@example.com")
+            var request = SubmitRequest()
+            request.vadFilter = "false"
+            let (off, _) = try await harness.backend.submission.submit(by: pro, maxFileBytes: 1 << 20, receive: audio(wavBytes(), request))
+            let (on, _) = try await harness.backend.submission.submit(by: pro, maxFileBytes: 1 << 20, receive: audio(wavBytes(), SubmitRequest()))
+            #expect(try await harness.backend.queue.getJobStatus(off.jobId ?? "")?.data.vadFilter == false)
+            #expect(try await harness.backend.queue.getJobStatus(on.jobId ?? "")?.data.vadFilter == nil)
+        }
+    }
+
     @Test func aRefusedSubmissionLeavesNothingBehind() async throws {
         try await APIHarness.withBackend(environment: ["PLAN_FREE_MODELS": "tiny.en"]) { harness, _ in
             let free = try await identity(harness, email: "free@example.com")
@@ -43,6 +55,7 @@ import WhisperAPICore
                 (SubmitRequest(model: "large-v9"), "INVALID_MODEL"), (SubmitRequest(model: "base"), "MODEL_NOT_IN_PLAN"),
                 (SubmitRequest(task: "translate"), "INVALID_TASK"), (SubmitRequest(language: "not a code"), "INVALID_LANGUAGE"),
                 (SubmitRequest(webhookURL: "http://10.0.0.1/hook"), "INVALID_WEBHOOK_URL"),
+                ({ var request = SubmitRequest(); request.vadFilter = "sometimes"; return request }(), "INVALID_VAD_FILTER"),
             ] {
                 let error = await #expect(throws: APIError.self) {
                     _ = try await submission.submit(by: free, maxFileBytes: 1 << 20, receive: audio(wavBytes(), request))

@@ -153,6 +153,7 @@ class Transcriber:
                 "prompt": data.get("prompt"),
                 "word_timestamps": bool(data.get("wordTimestamps")),
                 "text_only": bool(data.get("textOnly")),
+                "vad_filter": data.get("vadFilter") is not False,
             }
             try:
                 engine_began = time.monotonic()

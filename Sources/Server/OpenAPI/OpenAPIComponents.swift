@@ -43,14 +43,17 @@ enum APIComponents {
             "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
             "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .string,
             "webhook_url": .string(description: "http(s) URL told of the end; signed with the key's webhook secret"),
+            "vad_filter": .string(description: "true (the default): decode only the speech; false: all the audio, silence included"),
         ])),
         ("URLSubmission", Schema.object(["audio_url": .string(description: "an http(s) URL the server downloads the audio from")], optional: [
             "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
             "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .boolean, "webhook_url": .string,
+            "vad_filter": .boolean,
         ])),
         ("OpenAIForm", Schema.object(["file": Schema.binary, "model": .string], optional: [
             "language": .string, "prompt": .string, "response_format": Schema.ref("Format"), "temperature": .number,
             "timestamp_granularities[]": .array(items: Schema.oneOf("word", "segment")), "stream": .boolean, "webhook_url": .string,
+            "chunking_strategy": .string(description: "\"auto\" or a server_vad object: speech only (our default)"),
         ])),
     ]
 
