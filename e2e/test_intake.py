@@ -1,10 +1,12 @@
 """Intake beyond uploads: `audio_url` downloaded by the API server from a local HTTP server started here, and
-`vad_filter` skipping silence."""
+`vad_filter` skipping silence, and deletion that leaves nothing in storage."""
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -163,3 +165,83 @@ def test_vad_filter_skips_silence_with_the_same_words_and_original_timestamps(se
     assert results["true"]["duration"] >= 120, "the duration is the original audio's"
     bad = server.submit(key, clip, vad_filter="sometimes")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "INVALID_VAD_FILTER"
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_S3_ENDPOINT"), reason="needs TEST_S3_ENDPOINT (make test starts moto)")
+def test_a_deleted_transcription_leaves_nothing_in_the_bucket(server_factory, audio):
+    import boto3
+
+    bucket = "deletes-" + uuid.uuid4().hex[:8]
+    s3 = boto3.client("s3", endpoint_url=os.environ["TEST_S3_ENDPOINT"], aws_access_key_id="k", aws_secret_access_key="s",
+                      region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    server = server_factory(env={
+        "S3_BUCKET": bucket, "S3_ENDPOINT": os.environ["TEST_S3_ENDPOINT"], "S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "k",
+        "S3_SECRET_ACCESS_KEY": "s", "S3_FORCE_PATH_STYLE": "true"}, workers=1).start()
+    key = server.bootstrap_key
+
+    def objects() -> list[str]:
+        return [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+    done = server.submitted(key, audio["wav"])
+    assert server.wait_for(key, done, {"COMPLETED"}, timeout=180)["status"] == "COMPLETED"
+    assert any(name.startswith("results/") for name in objects()) and any(name.startswith("audio/") for name in objects())
+    running = server.submitted(key, audio["long"], model="base")
+    server.wait_for(key, running, {"PROCESSING"}, timeout=120)
+    for transcription_id in (running, done):
+        response = requests.delete(f"{server.base}/api/v1/transcriptions/{transcription_id}", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert response.status_code == 204, response.text
+        assert server.get(key, f"/api/v1/status/{transcription_id}").status_code == 404
+    time.sleep(3)  # the worker stops the cancelled run within a lock renewal; nothing of it may appear afterwards
+    assert objects() == []
+    # The service goes on: a new upload transcribes.
+    after = server.submitted(key, audio["wav"])
+    assert server.wait_for(key, after, {"COMPLETED"}, timeout=180)["status"] == "COMPLETED"
+
+
+@pytest.mark.parametrize("store", ["local", "s3"])
+def test_audio_and_results_are_deleted_after_their_plans_retention(store, server_factory, audio):
+    env = {"PLAN_PAYG_AUDIO_RETENTION_HOURS": str(4 / 3600), "PLAN_PAYG_RESULT_RETENTION_DAYS": str(12 / 86400),
+           "RETENTION_SWEEP_SECONDS": "1"}
+    if store == "s3":
+        if not os.environ.get("TEST_S3_ENDPOINT"):
+            pytest.skip("needs TEST_S3_ENDPOINT (make test starts moto)")
+        import boto3
+
+        bucket = "retention-" + uuid.uuid4().hex[:8]
+        s3 = boto3.client("s3", endpoint_url=os.environ["TEST_S3_ENDPOINT"], aws_access_key_id="k", aws_secret_access_key="s",
+                          region_name="us-east-1")
+        s3.create_bucket(Bucket=bucket)
+        env.update({"S3_BUCKET": bucket, "S3_ENDPOINT": os.environ["TEST_S3_ENDPOINT"], "S3_REGION": "us-east-1",
+                    "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s", "S3_FORCE_PATH_STYLE": "true"})
+    server = server_factory(env=env).start()
+    key = server.bootstrap_key  # the admin is on PAYG
+
+    def objects() -> list[str]:
+        if store == "s3":
+            return [item["Key"] for item in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        return [str(path.relative_to(server.data_dir / "storage")) for path in stored_files(server)]
+
+    transcription_id = server.submitted(key, audio["wav"])
+    assert server.wait_for(key, transcription_id, {"COMPLETED"}, timeout=180)["status"] == "COMPLETED"
+    used = server.get(key, "/api/v1/usage").json()["data"]["audioSeconds"]
+    assert used > 0 and {name.split("/")[0] for name in objects()} == {"audio", "results"}
+
+    def wait_until(condition, timeout: float = 30) -> None:
+        deadline = time.time() + timeout
+        while not condition() and time.time() < deadline:
+            time.sleep(0.5)
+        assert condition(), objects()
+
+    # The audio goes first (4 s); the result still answers until the result retention (12 s).
+    wait_until(lambda: not any(name.startswith("audio/") for name in objects()))
+    if server.get(key, f"/api/v1/status/{transcription_id}").json()["data"]["status"] == "COMPLETED":
+        assert server.get(key, f"/api/v1/transcriptions/{transcription_id}/audio").status_code == 410
+        assert overlap(ENGLISH, server.get(key, f"/api/v1/transcriptions/{transcription_id}/result?format=text").text) >= 0.8
+    wait_until(lambda: objects() == [])
+    wait_until(lambda: server.get(key, f"/api/v1/status/{transcription_id}").json()["data"]["status"] == "EXPIRED")
+    expired = server.get(key, f"/api/v1/transcriptions/{transcription_id}/result?format=text")
+    assert expired.status_code == 410 and expired.json()["error"]["code"] == "EXPIRED"
+    row = server.get(key, f"/api/v1/transcriptions/{transcription_id}").json()["data"]
+    assert row["originalFilename"] == "english.wav" and row["durationSeconds"] > 0, "the metadata stays"
+    assert server.get(key, "/api/v1/usage").json()["data"]["audioSeconds"] == used, "usage records stay"

@@ -22,7 +22,8 @@ tests_binary="$(swift build --show-bin-path)/whisperapiPackageTests.xctest"
 run_swift_tests() {
   # Output goes to a file that is followed while the binary runs: a child a test started (a redis-server) that
   # outlives a killed run keeps its copy of the output open, and must not keep this script waiting.
-  NO_COLOR=1 timeout -s KILL "${SWIFT_TEST_TIMEOUT:-600}" "$tests_binary" --testing-library swift-testing > "$logs/swift.raw" 2>&1 &
+  : > "$logs/swift.raw"  # exists before tail opens it (the background redirect may come later)
+  NO_COLOR=1 timeout -s KILL "${SWIFT_TEST_TIMEOUT:-600}" "$tests_binary" --testing-library swift-testing >> "$logs/swift.raw" 2>&1 &
   local pid=$!
   tail --pid="$pid" -n +1 -f "$logs/swift.raw" | sed -u 's/\x1b\[[0-9;]*m//g' | tee "$logs/swift.log" \
     | grep --line-buffered -E "✘|recorded an issue|Test run|Suite .* (passed|failed)"

@@ -101,3 +101,14 @@ struct AddIdempotencyKeys: AsyncMigration {
         try await database.schema(IdempotencyKeyModel.schema).delete()
     }
 }
+
+/// Records when a finished transcription's audio was deleted by the retention sweep (read and written by SQL only).
+struct AddAudioDeletedAt: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(TranscriptionModel.schema).field("audio_deleted_at", .datetime).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(TranscriptionModel.schema).deleteField("audio_deleted_at").update()
+    }
+}

@@ -29,6 +29,29 @@ public struct TranscriptionRepository: Sendable {
         return sql
     }
 
+    /// Finished rows of these users, last changed before `cutoff`, whose audio is still stored: (id, audio key).
+    public func audioDue(users: [UUID], before cutoff: Date, limit: Int) async throws -> [(id: UUID, audioKey: String)] {
+        guard !users.isEmpty else { return [] }
+        let rows = try await sql().select().columns("id", "s3_audio_url").from(TranscriptionModel.schema)
+            .where("user_id", .in, users).where("status", .in, Self.finished).where("updated_at", .lessThan, cutoff)
+            .where(SQLIdentifier("audio_deleted_at"), .is, SQLLiteral.null).limit(limit).all()
+        return try rows.map { (try $0.decode(column: "id", as: UUID.self), try $0.decode(column: "s3_audio_url", as: String.self)) }
+    }
+
+    /// Records that a row's audio is deleted.
+    public func markAudioDeleted(id: UUID, at date: Date = Date()) async throws {
+        try await sql().update(TranscriptionModel.schema).set("audio_deleted_at", to: date).where("id", .equal, id).run()
+    }
+
+    /// Finished (not yet expired) rows of these users last changed before `cutoff`.
+    public func resultsDue(users: [UUID], before cutoff: Date, limit: Int) async throws -> [Transcription] {
+        guard !users.isEmpty else { return [] }
+        return try await TranscriptionRows.select(on: try sql()).where("user_id", .in, users).where("status", .in, Self.finished)
+            .where("updated_at", .lessThan, cutoff).limit(limit).all().map(TranscriptionRows.transcription)
+    }
+
+    static let finished = [TranscriptionStatus.completed, .failed, .cancelled].map(\.rawValue)
+
     /// Deletes a row.
     public func delete(id: UUID) async throws {
         rows?.forget(id)

@@ -73,6 +73,10 @@ extension RedisTranscriptionQueue {
         _ = try await queue.fail(active, reason: reason, retryable: retryable)
     }
 
+    public func jobExists(_ jobId: String) async throws -> Bool {
+        try await queue.getJob(jobId) != nil
+    }
+
     public func releaseJob(_ job: LeasedJob) async throws {
         guard let active = takeLease(job) else { return }
         try await queue.release(active)

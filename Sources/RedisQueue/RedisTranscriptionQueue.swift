@@ -104,6 +104,10 @@ public final class RedisTranscriptionQueue: TranscriptionQueue, JobLeasing {
             completed: counts[.completed] ?? 0, failed: counts[.failed] ?? 0, delayed: counts[.delayed] ?? 0)
     }
 
+    public func removeJob(_ jobId: String) async throws {
+        try await queue.remove(jobId)
+    }
+
     public func waitingCount(priority: Int?) async throws -> Int {
         guard let priority else {
             let counts = try await queue.getJobCounts([.waiting, .prioritized])

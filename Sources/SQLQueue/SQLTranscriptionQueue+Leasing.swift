@@ -65,6 +65,12 @@ extension SQLTranscriptionQueue {
         return !stalled.isEmpty
     }
 
+    public func jobExists(_ jobId: String) async throws -> Bool {
+        try await transaction { sql in
+            try await sql.raw("SELECT 1 AS present FROM queue_jobs WHERE job_id = \(bind: jobId)").first() != nil
+        }
+    }
+
     public func waitForJobs(timeout: Duration) async {
         await jobSignal.wait(timeout: timeout)
     }

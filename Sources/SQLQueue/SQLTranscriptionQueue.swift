@@ -171,6 +171,11 @@ public final class SQLTranscriptionQueue: TranscriptionQueue, JobLeasing {
         return stats
     }
 
+    public func removeJob(_ jobId: String) async throws {
+        guard let sql = database as? any SQLDatabase else { throw QueueStorageError.notSQL }
+        try await sql.raw("DELETE FROM queue_jobs WHERE job_id = \(bind: jobId) AND state <> 'active'").run()
+    }
+
     public func waitingCount(priority: Int?) async throws -> Int {
         guard let sql = database as? any SQLDatabase else { throw QueueStorageError.notSQL }
         let now = Self.now()

@@ -25,6 +25,7 @@ struct AdminRoutes {
         group.get("users/:user/usage", use: usage)
         group.get("users/:user/keys", use: listKeys)
         group.post("users/:user/keys", use: createKey)
+        group.delete("users/:user/data", use: deleteData)
         group.delete("keys/:prefix", use: revokeKey)
         group.get("queue", use: queueStats)
         group.post("queue/cleanup", use: cleanUp)
@@ -129,6 +130,11 @@ struct AdminRoutes {
 
     @Sendable func usage(_ request: Request, context: AppRequestContext) async throws -> Success<UsageReport> {
         Success(try await actions.usage(of: try await user(context)))
+    }
+
+    /// Deletes every transcription of the user, with its job, audio and result.
+    @Sendable func deleteData(_ request: Request, context: AppRequestContext) async throws -> Success<[String: Int]> {
+        Success(["deleted": try await actions.deleteData(of: try await user(context))])
     }
 
     @Sendable func listKeys(_ request: Request, context: AppRequestContext) async throws -> Success<Items<KeyDTO>> {

@@ -129,9 +129,15 @@ extension Backend {
             idempotency: IdempotencyRepository(database: database.database))
     }
 
-    public var jobControl: JobControl { JobControl(transcriptions: transcriptions, queue: queue) }
+    public var dataRetention: DataRetention {
+        DataRetention(users: users, transcriptions: transcriptions, storage: storage, plans: configuration.planPolicy)
+    }
+
+    public var jobControl: JobControl { JobControl(transcriptions: transcriptions, queue: queue, storage: storage) }
 
     public var administration: AdminActions {
-        AdminActions(users: users, usage: usage, queue: queue, notices: credentialNotices, configuration: configuration)
+        AdminActions(
+            users: users, usage: usage, queue: queue, notices: credentialNotices, configuration: configuration,
+            transcriptions: transcriptions, jobControl: jobControl)
     }
 }

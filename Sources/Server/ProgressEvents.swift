@@ -19,7 +19,7 @@ struct ProgressEvents {
         let stage = switch row.status {
         case .queued: 0
         case .processing: 1
-        case .completed, .failed, .cancelled: 2
+        case .completed, .failed, .cancelled, .expired: 2
         }
         return stage * 1000 + (row.status.isTerminal ? 100 : row.progress)
     }
@@ -31,6 +31,7 @@ struct ProgressEvents {
         case .completed: "completed"
         case .failed: "failed"
         case .cancelled: "cancelled"
+        case .expired: "expired"
         }
     }
 

@@ -5,19 +5,22 @@ import ServiceLifecycle
 import Services
 import WhisperAPICore
 
-/// Deletes finished jobs past their retention and idempotency keys past their 24 hours, periodically.
+/// Periodically (`RETENTION_SWEEP_SECONDS`): deletes finished jobs past their retention, idempotency keys past their
+/// 24 hours, and audio and results past their plan's retention (`DataRetention`).
 public struct RetentionCleanup: Service {
     let queue: any TranscriptionQueue
     let idempotency: IdempotencyRepository
+    let data: DataRetention
     let configuration: ServiceConfiguration
     let interval: Duration
     let logger: Logger
 
-    public init(backend: Backend, interval: Duration = .seconds(600), logger: Logger) {
+    public init(backend: Backend, logger: Logger) {
         queue = backend.queue
         idempotency = IdempotencyRepository(database: backend.database.database)
+        data = backend.dataRetention
         configuration = backend.configuration
-        self.interval = interval
+        interval = backend.configuration.retentionSweepInterval
         self.logger = logger
     }
 
@@ -40,6 +43,12 @@ public struct RetentionCleanup: Service {
             if removed > 0 { logger.info("removed old jobs", metadata: ["count": "\(removed)"]) }
         } catch {
             logger.warning("job cleanup failed", metadata: ["error": "\(error)"])
+        }
+        do {
+            let (audio, expired) = try await data.sweep(now: now)
+            if audio + expired > 0 { logger.info("retention: deleted audio and expired results", metadata: ["audio": "\(audio)", "expired": "\(expired)"]) }
+        } catch {
+            logger.warning("retention sweep failed", metadata: ["error": "\(error)"])
         }
         do {
             try await idempotency.deleteOlder(than: now.addingTimeInterval(-Submission.idempotencyWindow))

@@ -24,6 +24,7 @@ struct TranscriptionRoutes {
         group.get("status/:id", use: status)
         group.get("transcriptions", use: list)
         group.get("transcriptions/:id", use: read)
+        group.delete("transcriptions/:id", use: delete)
         group.get("transcriptions/:id/result", use: result)
         group.get("transcriptions/:id/audio", use: audio)
         group.get("events", use: UserEvents(transcriptions: transcriptions).stream)
@@ -100,6 +101,9 @@ struct TranscriptionRoutes {
             }
             format = parsed
         }
+        if row.status == .expired {
+            throw APIError(.expired, "the transcription is past its plan's result retention; its result and audio are deleted")
+        }
         guard row.status == .completed, let key = row.resultKey else {
             throw APIError(.resultNotReady, "the transcription is \(row.status.rawValue), not COMPLETED")
         }
@@ -122,6 +126,14 @@ struct TranscriptionRoutes {
         let row = try await owned(context)
         let (cancelled, status) = try await jobControl.cancel(row)
         return Success(CancelDTO(transcriptionId: row.id.lowercasedString, cancelled: cancelled, status: status))
+    }
+
+    // MARK: - Delete
+
+    /// Deletes the transcription, its job, audio and result at once (a running job is cancelled first): 204.
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await jobControl.delete(try await owned(context))
+        return Response(status: .noContent)
     }
 
     // MARK: - Retry

@@ -10,11 +10,15 @@ public struct AdminActions: Sendable {
     /// Told when a key is revoked or a plan changes, so no API server goes on trusting what it remembers.
     let notices: any CredentialNotices
     let configuration: ServiceConfiguration
+    let transcriptions: TranscriptionRepository
+    let jobControl: JobControl
 
     public init(
         users: UserRepository, usage: UsageRepository, queue: any TranscriptionQueue, notices: any CredentialNotices,
-        configuration: ServiceConfiguration
+        configuration: ServiceConfiguration, transcriptions: TranscriptionRepository, jobControl: JobControl
     ) {
+        self.transcriptions = transcriptions
+        self.jobControl = jobControl
         self.users = users
         self.usageRecords = usage
         self.queue = queue
@@ -130,6 +134,20 @@ public struct AdminActions: Sendable {
     /// A user's keys, never their secrets.
     public func keys(of user: User) async throws -> [APIKeyRecord] {
         try await users.keys(userId: user.id)
+    }
+
+    /// Deletes every transcription of `user` with its job, audio and result (the user, their keys and their usage
+    /// records stay); returns how many.
+    public func deleteData(of user: User) async throws -> Int {
+        var deleted = 0
+        while true {
+            let page = try await transcriptions.list(owner: user.id, limit: 100, after: nil)
+            guard !page.isEmpty else { return deleted }
+            for row in page {
+                try await jobControl.delete(row)
+                deleted += 1
+            }
+        }
     }
 
     /// Job counts by state.

@@ -2,15 +2,27 @@ import Foundation
 import Persistence
 import WhisperAPICore
 
-/// What a client does to a submitted job: cancel it (the cancel route, a client that went away) or queue a failed
-/// one again.
+/// What a client does to a submitted job: cancel it (the cancel route, a client that went away), queue a failed
+/// one again, or delete it with everything stored of it.
 public struct JobControl: Sendable {
     let transcriptions: TranscriptionRepository
     let queue: any TranscriptionQueue
+    let storage: any ObjectStorage
 
-    public init(transcriptions: TranscriptionRepository, queue: any TranscriptionQueue) {
+    public init(transcriptions: TranscriptionRepository, queue: any TranscriptionQueue, storage: any ObjectStorage) {
         self.transcriptions = transcriptions
         self.queue = queue
+        self.storage = storage
+    }
+
+    /// Deletes a transcription at once: a running job is cancelled first, then the queue's job, the audio, the result
+    /// and the row (with its partial transcript and webhook attempts) go. Usage records stay (they are what was billed).
+    public func delete(_ row: Transcription) async throws {
+        if !row.status.isTerminal { _ = try await cancel(row) }
+        if let jobId = row.jobId { try await queue.removeJob(jobId) }
+        try await storage.delete(key: row.audioKey)
+        try await storage.delete(key: StorageKeys.result(user: row.userId.lowercasedString, transcription: row.id.lowercasedString))
+        try await transcriptions.delete(id: row.id)
     }
 
     /// Stops the row's job (removed from the queue, or its worker told to stop) and marks the row cancelled.

@@ -31,6 +31,8 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let databaseUnavailable = ErrorCode("DATABASE_UNAVAILABLE", 503)
     public static let emailTaken = ErrorCode("EMAIL_TAKEN", 409)
     public static let emptyFile = ErrorCode("EMPTY_FILE", 400)
+    /// A transcription past its plan's result retention: its result and audio are deleted.
+    public static let expired = ErrorCode("EXPIRED", 410)
     public static let fieldTooLarge = ErrorCode("FIELD_TOO_LARGE", 400)
     public static let fileTooLarge = ErrorCode("FILE_TOO_LARGE", 413)
     public static let forbidden = ErrorCode("FORBIDDEN", 403)

@@ -15,6 +15,10 @@ public struct PlanLimits: Sendable, Equatable {
     /// The most jobs of this plan waiting in the queue before its submissions are refused (`QUEUE_FULL`); nil: no
     /// limit of its own.
     public var maxWaiting: Int?
+    /// How long a finished transcription's audio is kept (`AUDIO_RETENTION_HOURS`, default 24 h); nil: forever.
+    public var audioRetention: Duration? = .seconds(24 * 3600)
+    /// How long its result is kept before it expires (`RESULT_RETENTION_DAYS`, default 30 days); nil: forever.
+    public var resultRetention: Duration? = .seconds(30 * 24 * 3600)
 
     public init(
         concurrentJobs: Int, requestsPerWindow: Int, maxUploadBytes: Int64, monthlyAudioMinutes: Int?, models: [String], maxWaiting: Int? = nil
@@ -34,7 +38,8 @@ public struct PlanLimits: Sendable, Equatable {
 }
 
 /// The plans' limits in one place: the seed's defaults, each overridable from the environment with
-/// `PLAN_<FREE|PRO|PAYG>_<CONCURRENT_JOBS|REQUESTS_PER_MINUTE|MAX_FILE_SIZE|MONTHLY_MINUTES|MODELS|MAX_WAITING>`, and
+/// `PLAN_<FREE|PRO|PAYG>_<CONCURRENT_JOBS|REQUESTS_PER_MINUTE|MAX_FILE_SIZE|MONTHLY_MINUTES|MODELS|MAX_WAITING|
+/// AUDIO_RETENTION_HOURS|RESULT_RETENTION_DAYS>`, and
 /// the queue's own limit, `QUEUE_MAX_WAITING`.
 public struct PlanPolicy: Sendable, Equatable {
     public var limits: [Plan: PlanLimits]
@@ -82,6 +87,19 @@ public struct PlanPolicy: Sendable, Equatable {
             if let number = positive("REQUESTS_PER_MINUTE") { limits.requestsPerWindow = Int(number) }
             if let number = positive("MAX_FILE_SIZE") { limits.maxUploadBytes = number }
             if let number = positive("MAX_WAITING") { limits.maxWaiting = Int(number) }
+            /// A retention in `unit` seconds (fractions allowed), or `forever`.
+            func retention(_ name: String, unit: Double, into keep: inout Duration?) {
+                guard let text = value(name) else { return }
+                if text.lowercased() == "forever" {
+                    keep = nil
+                } else if let amount = Double(text), amount > 0, amount.isFinite {
+                    keep = .milliseconds(Int64(amount * unit * 1000))
+                } else {
+                    problems.append("\(prefix + name) must be a number more than 0 or forever, not '\(text)'")
+                }
+            }
+            retention("AUDIO_RETENTION_HOURS", unit: 3600, into: &limits.audioRetention)
+            retention("RESULT_RETENTION_DAYS", unit: 86400, into: &limits.resultRetention)
             if let text = value("MONTHLY_MINUTES") {
                 if text.lowercased() == "unlimited" {
                     limits.monthlyAudioMinutes = nil

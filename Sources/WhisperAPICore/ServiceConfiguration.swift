@@ -23,6 +23,9 @@ public struct ServiceConfiguration: Sendable {
     public var openAIMaxUploadBytes: Int64
     /// The longest one engine run may take before it is killed.
     public var jobTimeout: Duration
+    /// How often each API server sweeps finished jobs, idempotency keys, and audio and results past their plan's
+    /// retention (`RETENTION_SWEEP_SECONDS`, default 600).
+    public var retentionSweepInterval: Duration
     /// How long a stopping process waits for running jobs and in-flight requests (`SHUTDOWN_GRACE_SECONDS`, default 30)
     /// before it hands the jobs back to the queue and closes what is left.
     public var shutdownGrace: Duration
@@ -132,6 +135,7 @@ public struct ServiceConfiguration: Sendable {
         openAIMaxUploadBytes = Int64(int("OPENAI_MAX_FILE_SIZE", 25 * 1024 * 1024))
         jobTimeout = .seconds(int("JOB_TIMEOUT_SECONDS", 3600))
         shutdownGrace = .seconds(int("SHUTDOWN_GRACE_SECONDS", 30))
+        retentionSweepInterval = .seconds(int("RETENTION_SWEEP_SECONDS", 600, in: 1...86400))
         metricsPort = value("METRICS_PORT") == nil ? nil : int("METRICS_PORT", 9464, in: 1...65535)
         engineRoot = environment["ENGINE_ROOT"] ?? cwd
         pythonExecutable = environment["WHISPER_PYTHON"] ?? "\(engineRoot)/.venv/bin/python"

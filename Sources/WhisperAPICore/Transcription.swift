@@ -7,17 +7,21 @@ public enum TranscriptionStatus: String, Codable, Sendable, CaseIterable {
     case completed = "COMPLETED"
     case failed = "FAILED"
     case cancelled = "CANCELLED"
+    /// Past its plan's result retention: the result and audio are deleted, the metadata stays.
+    case expired = "EXPIRED"
 
     /// Whether the status can no longer change by itself.
-    public var isTerminal: Bool { self == .completed || self == .failed || self == .cancelled }
+    public var isTerminal: Bool { self == .completed || self == .failed || self == .cancelled || self == .expired }
 
     /// Whether a row may move from this status to `next`: a queued or running job may go anywhere (back to the
-    /// queue for a retry too), a failed one only back to the queue (retried); completed and cancelled are final.
+    /// queue for a retry too), a failed one only back to the queue (retried) or to expired; completed and cancelled
+    /// only to expired (the retention sweep); expired is final.
     public func canMove(to next: TranscriptionStatus) -> Bool {
         switch self {
         case .queued, .processing: true
-        case .failed: next == .failed || next == .queued
-        case .completed, .cancelled: next == self
+        case .failed: next == .failed || next == .queued || next == .expired
+        case .completed, .cancelled: next == self || next == .expired
+        case .expired: next == .expired
         }
     }
 }

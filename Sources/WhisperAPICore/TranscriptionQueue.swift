@@ -10,6 +10,8 @@ public protocol TranscriptionQueue: Sendable {
     func getJobStatus(_ jobId: String) async throws -> JobStatus?
     /// Removes a waiting or delayed job, or stops an active one. False when it already finished.
     func cancelJob(_ jobId: String) async throws -> Bool
+    /// Deletes a job that is not running (finished, cancelled, or never started) with everything the queue keeps of it.
+    func removeJob(_ jobId: String) async throws
     /// Puts a failed job back in the queue with fresh attempts. False when it is not failed.
     func retryFailedJob(_ jobId: String) async throws -> Bool
     /// Counts jobs by state.
@@ -44,6 +46,8 @@ public protocol JobLeasing: Sendable {
     func completeJob(_ job: LeasedJob, result: TranscriptionJobResult) async throws -> Bool
     /// Records a failed attempt: retried with backoff while attempts remain and `retryable` holds.
     func failJob(_ job: LeasedJob, reason: String, retryable: Bool) async throws
+    /// Whether the queue still holds the job (a deleted transcription's job is gone).
+    func jobExists(_ jobId: String) async throws -> Bool
     /// Gives an active job back to the queue untouched (graceful shutdown).
     func releaseJob(_ job: LeasedJob) async throws
     /// A stream that yields the id of an in-process job the moment it is cancelled.

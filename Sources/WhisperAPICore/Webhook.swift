@@ -6,13 +6,13 @@ public enum WebhookEvent: String, Codable, Sendable, CaseIterable {
     case failed = "transcription.failed"
     case cancelled = "transcription.cancelled"
 
-    /// The event for a terminal status; nil while the transcription can still change.
+    /// The event for the end of a job; nil while the transcription can still change, and for an expiry (not an end).
     public init?(_ status: TranscriptionStatus) {
         switch status {
         case .completed: self = .completed
         case .failed: self = .failed
         case .cancelled: self = .cancelled
-        case .queued, .processing: return nil
+        case .queued, .processing, .expired: return nil
         }
     }
 }

@@ -189,6 +189,8 @@ public struct QueueWorker: Service {
                 return .completed
             }
             log.warning("job finished after its lock was lost; result not recorded")
+            // A job deleted meanwhile leaves nothing behind; one another worker took over keeps the shared result key.
+            if try await !leasing.jobExists(job.id) { await processor.discard(result) }
             return .stopped
         case (.failure, .cancelled?), (.failure, .lockLost?):
             log.info("job stopped: cancelled or taken over")

@@ -48,6 +48,11 @@ public struct TranscriptionProcessor: Sendable {
         }
     }
 
+    /// Deletes a result whose job was deleted while it ran.
+    public func discard(_ result: TranscriptionJobResult) async {
+        try? await storage.delete(key: result.s3ResultUrl)
+    }
+
     /// The job's audio as a local file.
     func download(_ key: String) async throws -> LocalObjectFile {
         do {

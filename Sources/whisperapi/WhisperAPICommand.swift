@@ -68,7 +68,9 @@ struct Serve: AsyncParsableCommand {
             if LogSetup.isJSON() {
                 // JSON logs go to a collector: the key goes to a file only the service's user can read.
                 let file = "\(configuration.dataDirectory)/initial-admin-key"
-                FileManager.default.createFile(atPath: file, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+                guard FileManager.default.createFile(atPath: file, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw ValidationError("could not write the first admin key to \(file); create a key with `whisperapi keys create`")
+                }
                 logger.notice("first start: created the admin user; its API key is in the file (read it, then delete it)", metadata: [
                     "email": "\(user.email)", "file": "\(file)",
                 ])

@@ -58,17 +58,23 @@ import WhisperAPICore
         let good = ServiceConfiguration(environment: [
             "PORT": "9000", "REDIS_URL": "rediss://cache:6380", "DATABASE_URL": "postgres://u:p@db/w", "WEBHOOK_ALLOW_PRIVATE": "true",
             "PLAN_FREE_MONTHLY_MINUTES": "unlimited", "PLAN_PRO_MODELS": "tiny.en, base", "PUBLIC_URL": "https://speech.example.com",
+            "PLAN_FREE_AUDIO_RETENTION_HOURS": "forever", "PLAN_PRO_RESULT_RETENTION_DAYS": "0.5", "INTAKE_TIMEOUT_SECONDS": "30",
         ])
         #expect(good.invalidSettings.isEmpty, "\(good.invalidSettings)")
         #expect(good.port == 9000 && good.webhookAllowPrivate)
+        #expect(good.planPolicy.limits(for: .free).audioRetention == nil, "kept forever")
+        #expect(good.planPolicy.limits(for: .pro).resultRetention == .seconds(43200))
+        #expect(good.planPolicy.limits(for: .payg).audioRetention == .seconds(86400), "the default: a day")
         let bad = ServiceConfiguration(environment: [
             "PORT": "80a", "QUEUE_CONCURRENCY": "-1", "JOB_RETENTION_HOURS": "a day", "WEBHOOK_ALLOW_PRIVATE": "maybe",
             "REDIS_URL": "http://cache:6379", "DATABASE_URL": "mysql://db", "PLAN_FREE_MODELS": "gpt-5", "PLAN_PRO_CONCURRENT_JOBS": "0",
-            "LOG_LEVEL": "loud", "PUBLIC_URL": "speech.example.com",
+            "LOG_LEVEL": "loud", "PUBLIC_URL": "speech.example.com", "PLAN_PAYG_AUDIO_RETENTION_HOURS": "soon",
+            "PLAN_FREE_RESULT_RETENTION_DAYS": "-1", "INTAKE_ALLOW_PRIVATE": "perhaps", "SHUTDOWN_GRACE_SECONDS": "half a minute",
         ])
         for name in [
             "PORT", "QUEUE_CONCURRENCY", "JOB_RETENTION_HOURS", "WEBHOOK_ALLOW_PRIVATE", "REDIS_URL", "DATABASE_URL", "PLAN_FREE_MODELS",
-            "PLAN_PRO_CONCURRENT_JOBS", "LOG_LEVEL", "PUBLIC_URL",
+            "PLAN_PRO_CONCURRENT_JOBS", "LOG_LEVEL", "PUBLIC_URL", "PLAN_PAYG_AUDIO_RETENTION_HOURS", "PLAN_FREE_RESULT_RETENTION_DAYS",
+            "INTAKE_ALLOW_PRIVATE", "SHUTDOWN_GRACE_SECONDS",
         ] {
             #expect(bad.invalidSettings.contains { $0.hasPrefix(name + " ") }, "\(name): \(bad.invalidSettings)")
         }

@@ -79,10 +79,13 @@ import WhisperAPICore
         #expect(TranscriptionStatus.queued.canMove(to: .processing) && TranscriptionStatus.processing.canMove(to: .queued))
         #expect(TranscriptionStatus.failed.canMove(to: .queued) && !TranscriptionStatus.failed.canMove(to: .completed))
         for final in [TranscriptionStatus.completed, .cancelled] {
-            for next in TranscriptionStatus.allCases where next != final {
+            for next in TranscriptionStatus.allCases where next != final && next != .expired {
                 #expect(!final.canMove(to: next), "\(final) → \(next)")
             }
+            #expect(final.canMove(to: .expired), "the retention sweep expires what has ended")
         }
+        #expect(TranscriptionStatus.allCases.allSatisfy { $0 == .expired || !TranscriptionStatus.expired.canMove(to: $0) }, "expired is final")
+        #expect(!TranscriptionStatus.queued.isTerminal && TranscriptionStatus.expired.isTerminal)
     }
 }
 

@@ -147,6 +147,7 @@ export async function renderJob(main, id) {
     replace(actions, jobActions(job, (text) => replace(message, notice(text, "error"))));
     if (job.status === "FAILED") replace(message, notice(describeFailure(job.errorMessage), "error"));
     else if (job.status === "CANCELLED") replace(message, notice("This transcription was cancelled.", "info"));
+    else if (job.status === "EXPIRED") replace(message, notice("This transcription is past its plan's retention: its audio and result are deleted.", "info"));
     else replace(message);
     if (job.status === "COMPLETED") loadTranscript();
     else if (!loadedTranscript) replace(transcript, h("h2", { id: "transcript-title" }, "Transcript"), h("p", { class: "muted" }, RUNNING.has(job.status) ? "The transcript appears here when the job completes." : "There is no transcript."));

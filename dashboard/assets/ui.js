@@ -92,6 +92,7 @@ export const statusLabels = {
   COMPLETED: "Completed",
   FAILED: "Failed",
   CANCELLED: "Cancelled",
+  EXPIRED: "Expired",
 };
 
 /** A status as a badge. */

@@ -35,7 +35,7 @@ enum APIComponents {
 
     private static let formSchemas: Schemas = [
         ("Format", Schema.oneOf("json", "text", "srt", "vtt", "verbose_json")),
-        ("Status", Schema.oneOf("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED")),
+        ("Status", Schema.oneOf("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED", "EXPIRED")),
         ("Plan", Schema.oneOf("FREE", "PRO", "PAYG")),
         ("UploadForm", Schema.object([:], optional: [
             "file": Schema.binary,

@@ -68,9 +68,13 @@ enum OpenAPIDocument {
                          Parameter.query("limit", .integer(maximum: (100, exclusive: false), minimum: (1, exclusive: false))),
                          Parameter.query("cursor", .string)],
             answers: ok(Answer.json("A page", Schema.ref("PageEnvelope"))), errors: [400, 401]))),
-        ("/api/v1/transcriptions/{id}", .init(get: operation(
-            "One transcription", parameters: [Parameter.id],
-            answers: ok(Answer.json("The transcription", Schema.ref("TranscriptionEnvelope"))), errors: [401, 404]))),
+        ("/api/v1/transcriptions/{id}", .init(
+            get: operation(
+                "One transcription", parameters: [Parameter.id],
+                answers: ok(Answer.json("The transcription", Schema.ref("TranscriptionEnvelope"))), errors: [401, 404]),
+            delete: operation(
+                "Delete the transcription with its job, audio, result and partial transcript at once (a running job is cancelled first)",
+                parameters: [Parameter.id], answers: ok(OpenAPI.Response(description: "Deleted"), status: 204), errors: [401, 404]))),
         ("/api/v1/transcriptions/{id}/result", .init(get: operation(
             "The transcript in a format, or (redirect=1) the stored document at a short-lived URL",
             parameters: [Parameter.id, Parameter.query("format", Schema.ref("Format")), Parameter.query("redirect", Schema.oneOf("1", "true"))],
@@ -163,6 +167,10 @@ enum OpenAPIDocument {
                 answers: ok(Answer.json("The new key", Schema.envelope(Schema.object(["prefix": .string, "key": .string, "webhookSecret": .string]))),
                            status: 201),
                 errors: [401, 403, 404]))),
+        ("/api/v1/admin/users/{user}/data", .init(delete: operation(
+            "Delete every transcription of a user with its job, audio and result; the user, keys and usage stay (admin)",
+            parameters: [Parameter.user],
+            answers: ok(Answer.json("How many", Schema.envelope(Schema.object(["deleted": .integer])))), errors: [401, 403, 404]))),
         ("/api/v1/admin/keys/{prefix}", .init(delete: operation(
             "Revoke a key by its display prefix; refused at once on every server (admin)",
             parameters: [.b(.path(name: "prefix", schema: .string))],
