@@ -13,12 +13,12 @@ import WhisperAPICore
 
 /// Builds the router with every route and middleware.
 public func buildRouter(backend: Backend) -> Router<AppRequestContext> {
-    buildRouter(
-        backend: backend, identities: IdentityCache(notices: backend.credentialNotices, lifetime: backend.configuration.keyCacheLifetime),
-        requests: InFlightRequests())
+    buildRouter(backend: backend, requests: InFlightRequests())
 }
 
-func buildRouter(backend: Backend, identities: IdentityCache, requests: InFlightRequests) -> Router<AppRequestContext> {
+/// The router, counting its in-flight requests in `requests` (what a graceful stop waits for).
+func buildRouter(backend: Backend, requests: InFlightRequests) -> Router<AppRequestContext> {
+    let identities = IdentityCache(notices: backend.credentialNotices, lifetime: backend.configuration.keyCacheLifetime)
     MetricsExport.bootstrap()
     MetricSeries.registerAPI()
     let router = Router(context: AppRequestContext.self)
@@ -106,9 +106,7 @@ func buildApplication(backend: Backend, workers: Int, logger: Logger, requests: 
         services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, logger: logger))
     }
     return Application(
-        router: buildRouter(
-            backend: backend, identities: IdentityCache(notices: backend.credentialNotices, lifetime: configuration.keyCacheLifetime),
-            requests: requests),
+        router: buildRouter(backend: backend, requests: requests),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "whisperapi"),
         services: services,
         logger: logger)

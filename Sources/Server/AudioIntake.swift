@@ -2,7 +2,8 @@ import Crypto
 import WhisperAPICore
 
 /// Audio bytes on their way to storage, from an upload or a download: counted against the size limit as they come,
-/// their first bytes sniffed for a known container before anything is written, and hashed (for idempotency keys).
+/// their first bytes sniffed for a known container before anything is written, and, where an idempotency key asks
+/// for it, hashed.
 struct AudioIntake {
     let writer: any ObjectWriter
     let maxBytes: Int64
@@ -10,21 +11,22 @@ struct AudioIntake {
     private(set) var container: AudioSniffer.Container?
     /// Bytes held back until there are enough to sniff.
     private var pending: [UInt8] = []
-    private var hasher = SHA256()
+    private var hasher: SHA256?
 
-    /// SHA-256 of every byte taken so far, hex.
-    var digest: String { Array(hasher.finalize()).hexString }
+    /// SHA-256 of every byte taken so far, hex; nil when not hashing.
+    var digest: String? { hasher.map { Array($0.finalize()).hexString } }
 
-    init(writer: any ObjectWriter, maxBytes: Int64) {
+    init(writer: any ObjectWriter, maxBytes: Int64, hashing: Bool = false) {
         self.writer = writer
         self.maxBytes = maxBytes
+        hasher = hashing ? SHA256() : nil
     }
 
     /// Takes the next bytes; throws 413 past the limit and 415 when the start is not audio.
     mutating func append(_ bytes: some Collection<UInt8>) async throws {
         size += Int64(bytes.count)
         if size > maxBytes { throw Self.tooLarge(maxBytes) }
-        hasher.update(data: Array(bytes))
+        hasher?.update(data: Array(bytes))
         if container != nil {
             try await writer.write(Array(bytes))
         } else {

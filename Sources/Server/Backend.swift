@@ -126,8 +126,11 @@ extension Backend {
         Submission(
             transcriptions: transcriptions, usage: usage, queue: queue, storage: storage, locks: locks,
             plans: configuration.planPolicy, allowPrivateWebhooks: configuration.webhookAllowPrivate,
-            idempotency: IdempotencyRepository(database: database.database))
+            idempotency: idempotencyKeys)
     }
+
+    /// Submissions' idempotency keys, in the shared database.
+    public var idempotencyKeys: IdempotencyRepository { IdempotencyRepository(database: database.database) }
 
     public var dataRetention: DataRetention {
         DataRetention(users: users, transcriptions: transcriptions, storage: storage, plans: configuration.planPolicy)

@@ -17,7 +17,7 @@ public struct RetentionCleanup: Service {
 
     public init(backend: Backend, logger: Logger) {
         queue = backend.queue
-        idempotency = IdempotencyRepository(database: backend.database.database)
+        idempotency = backend.idempotencyKeys
         data = backend.dataRetention
         configuration = backend.configuration
         interval = backend.configuration.retentionSweepInterval

@@ -18,8 +18,8 @@ struct ReceivedUpload: Sendable {
     var filename: String?
     var size: Int64
     var container: AudioSniffer.Container
-    /// SHA-256 over the audio and the fields (an `Idempotency-Key` compares requests by it).
-    var fingerprint: String
+    /// SHA-256 over the audio and the fields (an `Idempotency-Key` compares requests by it); nil without such a key.
+    var fingerprint: String?
 
     /// The audio as `Submission` takes it.
     var received: ReceivedAudio { ReceivedAudio(size: size, filename: filename, fingerprint: fingerprint) }
@@ -36,7 +36,8 @@ struct UploadReceiver {
 
     /// Reads the whole body, writing the audio to `writer`. On any error the caller aborts the writer.
     func receive(_ request: Request, into writer: any ObjectWriter) async throws -> ReceivedUpload {
-        var intake = AudioIntake(writer: writer, maxBytes: maxFileBytes)
+        // Only a request with an idempotency key is compared with another, so only its audio is hashed.
+        var intake = AudioIntake(writer: writer, maxBytes: maxFileBytes, hashing: request.idempotencyKey != nil)
         var fields: [String: String]
         var filename: String?
         if fetcher != nil, let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") {
@@ -57,7 +58,7 @@ struct UploadReceiver {
         }
         return ReceivedUpload(
             fields: fields, filename: filename, size: intake.size, container: intake.container ?? .wav,
-            fingerprint: Self.fingerprint(audio: intake.digest, fields: fields))
+            fingerprint: intake.digest.map { Self.fingerprint(audio: $0, fields: fields) })
     }
 
     /// SHA-256 (hex) over the audio's digest and the fields, sorted by name.
