@@ -158,6 +158,35 @@ def submit_from_url(driver, base: str, url: str) -> None:
     wait(lambda: css(driver, f'.upload-item[data-file="{name}"][data-status="COMPLETED"]'), timeout=180, message="the URL's row completed")
 
 
+def upload_batch(driver, base: str, files: list[Path], shots: Path) -> None:
+    """Sends files as one batch from the upload page; the jobs page then shows them under one heading with a zip."""
+    driver.get(base + "/#/upload")
+    box = wait(lambda: css(driver, "#as-batch"), message="the batch option")[0]
+    if not box.is_selected():
+        box.click()
+    css(driver, "#file-input")[0].send_keys("\n".join(str(path) for path in files))
+    for path in files:
+        wait(lambda: css(driver, f'.upload-item[data-file="{path.name}"][data-status="COMPLETED"]'), timeout=240,
+             message=f"{path.name} completed in its batch")
+    box = css(driver, "#as-batch")[0]
+    if box.is_selected():
+        box.click()  # later uploads go one by one again
+    driver.get(base + "/#/jobs")
+    header = wait(lambda: [row for row in css(driver, "tr.batch-group") if row.get_attribute("data-status") == "COMPLETED"],
+                  message="the batch's heading, completed")[0]
+    assert f"Batch of {len(files)} files" in header.text and "Download all (zip)" in header.text, header.text
+    batch_id = header.get_attribute("data-batch")
+    members = css(driver, f'tr[data-in-batch="{batch_id}"]')
+    assert len(members) == len(files), "the batch's items are listed under its heading"
+    rows = css(driver, "#jobs-table tbody tr")
+    start = rows.index(header)
+    assert rows[start + 1:start + 1 + len(files)] == members, "and right after it"
+    screenshot(driver, "batch", shots)
+    link = header.find_element("css selector", ".batch-zip a").get_attribute("href")
+    answer = fetch(driver, link.replace(base, ""))
+    assert answer["status"] == 200 and answer["body"].startswith("PK"), answer["status"]
+
+
 def test_dashboard_end_to_end(server_factory, browser, speech, tmp_path):
     server = server_factory(env={"INTAKE_ALLOW_PRIVATE": "true"}).start()
     base, admin_key = server.base, server.bootstrap_key
@@ -187,6 +216,12 @@ def test_dashboard_end_to_end(server_factory, browser, speech, tmp_path):
         submit_from_url(browser, base, media.base + "/from-url.wav")
     finally:
         media.stop()
+    copies = []
+    for index, source in enumerate((speech["first"], speech["second"])):
+        copy = tmp_path / f"batch-part-{index}.wav"
+        copy.write_bytes(source.read_bytes())
+        copies.append(copy)
+    upload_batch(browser, base, copies, shots)
     cancel_from_list(browser, base, admin_key, speech["long"], shots)
 
     # The server restarts under the open page: its stream reconnects by itself and catches up on what it missed.

@@ -172,5 +172,5 @@ struct AddTranscriptionRevision: AsyncMigration {
 
 /// The migrations of this target, in order.
 public enum PersistenceMigrations {
-    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords(), AddSessions(), AddTranscriptionRevision(), AddIdempotencyKeys(), AddAudioDeletedAt()]
+    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords(), AddSessions(), AddTranscriptionRevision(), AddIdempotencyKeys(), AddAudioDeletedAt(), AddBatches()]
 }

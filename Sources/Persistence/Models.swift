@@ -99,6 +99,7 @@ final class TranscriptionModel: Model, @unchecked Sendable {
     @OptionalField(key: "api_key_id") var apiKeyId: UUID?
     @OptionalField(key: "webhook_url") var webhookURL: String?
     @Field(key: "retry_count") var retryCount: Int
+    @OptionalField(key: "batch_id") var batchId: UUID?
     /// A random token replaced by every write: a writer that read another token lost a race and reads again.
     @Field(key: "revision") var revision: Int64
 
@@ -134,6 +135,7 @@ final class TranscriptionModel: Model, @unchecked Sendable {
         apiKeyId = t.apiKeyId
         webhookURL = t.webhookURL
         retryCount = t.retryCount
+        batchId = t.batchId
     }
 
     func toDTO() -> Transcription {
@@ -144,7 +146,7 @@ final class TranscriptionModel: Model, @unchecked Sendable {
             task: TranscriptionTask(rawValue: task) ?? .transcribe, prompt: prompt, originalFilename: originalFilename,
             fileSize: fileSize, createdAt: createdAt, updatedAt: updatedAt, completedAt: completedAt,
             partialText: partialText, partialSegments: partialSegments, apiKeyId: apiKeyId, webhookURL: webhookURL,
-            retryCount: retryCount
+            retryCount: retryCount, batchId: batchId
         )
     }
 }

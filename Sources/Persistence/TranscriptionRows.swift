@@ -11,7 +11,7 @@ enum TranscriptionRows {
         "id", "user_id", "status", "job_id", "progress", "s3_audio_url", "s3_result_url", "duration_seconds",
         "error_message", "model", "format", "language", "task", "prompt", "original_filename", "file_size",
         "created_at", "updated_at", "completed_at", "partial_text", "partial_segments", "api_key_id", "webhook_url",
-        "retry_count",
+        "retry_count", "batch_id",
     ]
 
     /// A select of the transcription columns from the table, to be narrowed by the caller.
@@ -35,7 +35,8 @@ enum TranscriptionRows {
             originalFilename: try value("original_filename"), fileSize: try value("file_size"),
             createdAt: try value("created_at"), updatedAt: try value("updated_at"), completedAt: try value("completed_at"),
             partialText: try value("partial_text"), partialSegments: try value("partial_segments"),
-            apiKeyId: try value("api_key_id"), webhookURL: try value("webhook_url"), retryCount: try value("retry_count")
+            apiKeyId: try value("api_key_id"), webhookURL: try value("webhook_url"), retryCount: try value("retry_count"),
+            batchId: try value("batch_id")
         )
     }
 }

@@ -56,7 +56,7 @@ func buildRouter(backend: Backend, requests: InFlightRequests) -> Router<AppRequ
         .register(open: router.group(), authenticated: router.group().add(middleware: authenticate))
     let api = router.group("api/v1").add(middleware: authenticate).add(middleware: limits)
     TranscriptionRoutes(
-        transcriptions: backend.transcriptions, storage: backend.storage, submission: backend.submission,
+        transcriptions: backend.transcriptions, batches: backend.batches, storage: backend.storage, submission: backend.submission,
         jobControl: backend.jobControl, maxUploadBytes: configuration.maxUploadBytes,
         fetcher: AudioURLFetcher(allowPrivate: configuration.intakeAllowPrivate, timeout: configuration.intakeTimeout)
     ).register(on: api)

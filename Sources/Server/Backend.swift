@@ -8,6 +8,7 @@ import RedisQueue
 import SQLQueue
 import Services
 import Storage
+import Webhooks
 import WhisperAPICore
 
 /// The backends chosen by configuration: database, queue and object storage.
@@ -126,17 +127,25 @@ extension Backend {
         Submission(
             transcriptions: transcriptions, usage: usage, queue: queue, storage: storage, locks: locks,
             plans: configuration.planPolicy, allowPrivateWebhooks: configuration.webhookAllowPrivate,
-            idempotency: idempotencyKeys)
+            idempotency: idempotencyKeys, batches: batches)
     }
 
     /// Submissions' idempotency keys, in the shared database.
     public var idempotencyKeys: IdempotencyRepository { IdempotencyRepository(database: database.database) }
 
+    /// Batches of submissions, in the shared database.
+    public var batches: BatchRepository { BatchRepository(database: database.database) }
+
     public var dataRetention: DataRetention {
         DataRetention(users: users, transcriptions: transcriptions, storage: storage, plans: configuration.planPolicy)
     }
 
-    public var jobControl: JobControl { JobControl(transcriptions: transcriptions, queue: queue, storage: storage) }
+    public var jobControl: JobControl {
+        JobControl(transcriptions: transcriptions, queue: queue, storage: storage, batches: batches, batchCompletion: batchCompletion)
+    }
+
+    /// Ends batches whose last item ended, with their webhook.
+    public var batchCompletion: BatchCompletion { BatchCompletion(batches: batches, webhooks: WebhookNotifier(queue: webhooks)) }
 
     public var administration: AdminActions {
         AdminActions(

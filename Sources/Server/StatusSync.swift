@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Persistence
 import ServiceLifecycle
+import Services
 import Webhooks
 import WhisperAPICore
 
@@ -15,6 +16,7 @@ public struct StatusSync: Service {
     let transcriptions: TranscriptionRepository
     let cursors: SyncCursorRepository
     let webhooks: WebhookNotifier
+    let batchCompletion: BatchCompletion
     let usage: UsageRepository
     let logger: Logger
 
@@ -23,6 +25,7 @@ public struct StatusSync: Service {
         transcriptions = backend.transcriptions
         cursors = backend.cursors
         webhooks = WebhookNotifier(queue: backend.webhooks)
+        batchCompletion = backend.batchCompletion
         usage = backend.usage
         self.logger = logger
     }
@@ -138,6 +141,7 @@ public struct StatusSync: Service {
                 try await usage.record(transcriptionId: row.id, userId: row.userId, audioSeconds: seconds, completedAt: row.completedAt ?? Date())
             }
             try await webhooks.notify(row)
+            try await batchCompletion.itemEnded(row)
         }
     }
 }

@@ -19,9 +19,12 @@ struct TranscriptionDTO: Encodable {
     let updatedAt: Date
     let completedAt: Date?
     let resultUrl: String?
+    /// The batch it was submitted in, if any.
+    let batchId: String?
 
     init(_ t: Transcription) {
         id = t.id.lowercasedString
+        batchId = t.batchId?.lowercasedString
         status = t.status
         jobId = t.jobId
         progress = t.progress

@@ -5,9 +5,10 @@ import Persistence
 import Services
 import WhisperAPICore
 
-/// The seed's REST API: submit, status, cancel, list, read and result.
+/// The seed's REST API: submit, status, cancel, list, read and result; and batches of submissions (BatchRoutes.swift).
 struct TranscriptionRoutes {
     let transcriptions: TranscriptionRepository
+    let batches: BatchRepository
     let storage: any ObjectStorage
     let submission: Submission
     let jobControl: JobControl
@@ -28,6 +29,7 @@ struct TranscriptionRoutes {
         group.get("transcriptions/:id/result", use: result)
         group.get("transcriptions/:id/audio", use: audio)
         group.get("events", use: UserEvents(transcriptions: transcriptions).stream)
+        registerBatches(on: group)
     }
 
     // MARK: - Submit

@@ -1,4 +1,5 @@
 import Crypto
+import NIOCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -37,25 +38,30 @@ struct UploadReceiver {
     /// Reads the whole body, writing the audio to `writer`. On any error the caller aborts the writer.
     func receive(_ request: Request, into writer: any ObjectWriter) async throws -> ReceivedUpload {
         // Only a request with an idempotency key is compared with another, so only its audio is hashed.
-        var intake = AudioIntake(writer: writer, maxBytes: maxFileBytes, hashing: request.idempotencyKey != nil)
-        var fields: [String: String]
-        var filename: String?
+        var file = OneFile(intake: AudioIntake(writer: writer, maxBytes: maxFileBytes, hashing: request.idempotencyKey != nil))
+        let fields: [String: String]
         if fetcher != nil, let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") {
-            fields = try await Self.jsonFields(request, limit: maxFieldBytes)
+            fields = try await Self.jsonFields(request, limit: maxFieldBytes).mapValues { $0.joined(separator: ",") }
         } else {
-            (fields, filename) = try await receiveMultipart(request, into: &intake)
+            if let length = request.headers[.contentLength].flatMap(Int64.init), length > maxFileBytes + 1_048_576 {
+                throw AudioIntake.tooLarge(maxFileBytes)
+            }
+            fields = try await MultipartFormReader(fileFields: ["file"], maxFieldBytes: maxFieldBytes).read(request, files: &file)
+                .mapValues { $0.joined(separator: ",") }
         }
-        switch (intake.size > 0 || filename != nil, fields["audio_url"], fetcher) {
+        var filename = file.filename.map { $0.isEmpty ? nil : $0 } ?? nil
+        switch (file.filename != nil, fields["audio_url"], fetcher) {
         case (true, .some, .some):
             throw APIError(.badRequest, "send either a file or an audio_url, not both")
         case (false, .some(let url), .some(let fetcher)):
-            filename = try await fetcher.fetch(url, into: &intake)
+            filename = try await fetcher.fetch(url, into: &file.intake)
         case (false, _, _):
             throw APIError(.missingFile, fetcher == nil ? "the 'file' field is required" : "the 'file' field (or an 'audio_url') is required")
         default:
-            try await intake.finish()
-            RequestMetrics.uploaded(bytes: Int(intake.size))
+            try await file.intake.finish()
+            RequestMetrics.uploaded(bytes: Int(file.intake.size))
         }
+        let intake = file.intake
         return ReceivedUpload(
             fields: fields, filename: filename, size: intake.size, container: intake.container ?? .wav,
             fingerprint: intake.digest.map { Self.fingerprint(audio: $0, fields: fields) })
@@ -72,70 +78,47 @@ struct UploadReceiver {
         return Array(hasher.finalize()).hexString
     }
 
-    /// A multipart body's fields, its file part written through `intake`, and the file's name (nil: no file part).
-    private func receiveMultipart(_ request: Request, into intake: inout AudioIntake) async throws -> (fields: [String: String], filename: String?) {
-        guard let contentType = request.headers[.contentType], let boundary = Self.boundary(of: contentType) else {
-            throw APIError(.invalidMultipart, "the body must be multipart/form-data with a boundary")
-        }
-        if let length = request.headers[.contentLength].flatMap(Int64.init), length > maxFileBytes + 1_048_576 {
-            throw AudioIntake.tooLarge(maxFileBytes)
-        }
-        var parser = MultipartStreamParser(boundary: boundary)
-        var fields: [String: String] = [:]
+    /// The one `file` part of a submission, written through its intake.
+    private struct OneFile: FormFileHandler {
+        var intake: AudioIntake
+        /// The client's file name; nil while no file part came.
         var filename: String?
-        var part = PartState()
-        var sawFile = false
-        for try await chunk in request.body {
-            let events: [MultipartStreamParser.Event]
-            do {
-                events = try parser.feed(chunk)
-            } catch {
-                throw APIError(.invalidMultipart, "the multipart body is malformed")
-            }
-            for event in events {
-                switch event {
-                case .partBegin(let headers):
-                    part = PartState()
-                    let disposition = headers["content-disposition"]
-                    part.name = Self.dispositionValue("name", in: disposition)
-                    if part.name == "file" {
-                        guard !sawFile else { throw APIError(.invalidMultipart, "only one file may be uploaded") }
-                        sawFile = true
-                        part.isFile = true
-                        filename = Self.dispositionValue("filename", in: disposition) ?? ""
-                    }
-                case .body(let buffer):
-                    if part.isFile {
-                        try await intake.append(buffer.readableBytesView)
-                    } else {
-                        part.value.append(contentsOf: buffer.readableBytesView)
-                        if part.value.count > maxFieldBytes {
-                            throw APIError(.fieldTooLarge, "form field '\(part.name ?? "")' is too large")
-                        }
-                    }
-                case .partEnd:
-                    if !part.isFile, let name = part.name {
-                        // A repeated field (OpenAI's `timestamp_granularities[]`) keeps every value, comma-separated.
-                        let value = String(decoding: part.value, as: UTF8.self)
-                        fields[name] = fields[name].map { "\($0),\(value)" } ?? value
-                    }
-                }
-            }
+
+        mutating func begin(filename: String) async throws {
+            guard self.filename == nil else { throw APIError(.invalidMultipart, "only one file may be uploaded") }
+            self.filename = filename
         }
-        guard parser.isComplete else {
-            throw APIError(.invalidMultipart, "the multipart body ended before its closing boundary")
+
+        mutating func append(_ bytes: ByteBufferView) async throws {
+            try await intake.append(bytes)
         }
-        if sawFile, intake.size == 0 { throw APIError(.emptyFile, "the uploaded file is empty") }
-        return (fields, filename.map { $0.isEmpty ? nil : $0 } ?? nil)
+
+        mutating func end() async throws {
+            if intake.size == 0 { throw APIError(.emptyFile, "the uploaded file is empty") }
+        }
     }
 
-    /// A JSON object's members as fields (`{"audio_url": "…", "model": "base", "word_timestamps": true}`).
-    static func jsonFields(_ request: Request, limit: Int) async throws -> [String: String] {
+    /// A JSON object's members as fields (`{"audio_url": "…", "model": "base", "word_timestamps": true}`); an array of
+    /// such values gives a field every value (`{"audio_urls": ["…", "…"]}`).
+    static func jsonFields(_ request: Request, limit: Int) async throws -> [String: [String]] {
         let body = try await request.body.collect(upTo: limit)
-        guard let object = try? JSONDecoder().decode([String: JSONScalar].self, from: Data(body.readableBytesView)) else {
+        guard let object = try? JSONDecoder().decode([String: JSONValues].self, from: Data(body.readableBytesView)) else {
             throw APIError(.invalidBody, "the body must be a JSON object of strings, numbers and booleans, such as {\"audio_url\": \"https://…\"}")
         }
-        return object.mapValues(\.text)
+        return object.mapValues(\.texts)
+    }
+
+    /// A JSON string, number or boolean, or an array of them, as the texts form fields would carry.
+    struct JSONValues: Decodable {
+        let texts: [String]
+
+        init(from decoder: any Decoder) throws {
+            if let many = try? [JSONScalar](from: decoder) {
+                texts = many.map(\.text)
+            } else {
+                texts = [try JSONScalar(from: decoder).text]
+            }
+        }
     }
 
     /// A JSON string, number or boolean, as the text a form field would carry.
@@ -152,35 +135,5 @@ struct UploadReceiver {
                 text = try value.decode(String.self)
             }
         }
-    }
-
-    /// One part being read.
-    private struct PartState {
-        var name: String?
-        var isFile = false
-        var value: [UInt8] = []
-    }
-
-    /// The boundary parameter of a multipart/form-data content type.
-    static func boundary(of contentType: String) -> String? {
-        let parts = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard parts.first?.lowercased() == "multipart/form-data" else { return nil }
-        for part in parts.dropFirst() where part.lowercased().hasPrefix("boundary=") {
-            let value = part.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            return value.isEmpty ? nil : value
-        }
-        return nil
-    }
-
-    /// A parameter (`name`, `filename`) of a Content-Disposition header.
-    static func dispositionValue(_ key: String, in header: String?) -> String? {
-        guard let header else { return nil }
-        for part in header.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            let pieces = part.split(separator: "=", maxSplits: 1)
-            if pieces.count == 2, pieces[0].lowercased() == key {
-                return pieces[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            }
-        }
-        return nil
     }
 }

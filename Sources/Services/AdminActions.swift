@@ -142,7 +142,10 @@ public struct AdminActions: Sendable {
         var deleted = 0
         while true {
             let page = try await transcriptions.list(owner: user.id, limit: 100, after: nil)
-            guard !page.isEmpty else { return deleted }
+            guard !page.isEmpty else {
+                try await jobControl.deleteBatches(of: user.id)
+                return deleted
+            }
             for row in page {
                 try await jobControl.delete(row)
                 deleted += 1

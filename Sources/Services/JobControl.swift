@@ -8,11 +8,19 @@ public struct JobControl: Sendable {
     let transcriptions: TranscriptionRepository
     let queue: any TranscriptionQueue
     let storage: any ObjectStorage
+    let batches: BatchRepository
+    /// Ends a batch whose last running item is deleted.
+    let batchCompletion: BatchCompletion
 
-    public init(transcriptions: TranscriptionRepository, queue: any TranscriptionQueue, storage: any ObjectStorage) {
+    public init(
+        transcriptions: TranscriptionRepository, queue: any TranscriptionQueue, storage: any ObjectStorage, batches: BatchRepository,
+        batchCompletion: BatchCompletion
+    ) {
         self.transcriptions = transcriptions
         self.queue = queue
         self.storage = storage
+        self.batches = batches
+        self.batchCompletion = batchCompletion
     }
 
     /// Deletes a transcription at once: a running job is cancelled first, then the queue's job, the audio, the result
@@ -23,6 +31,19 @@ public struct JobControl: Sendable {
         try await storage.delete(key: row.audioKey)
         try await storage.delete(key: StorageKeys.result(user: row.userId.lowercasedString, transcription: row.id.lowercasedString))
         try await transcriptions.delete(id: row.id)
+        try await batchCompletion.itemEnded(row)
+    }
+
+    /// Deletes a batch and every item of it, as `delete(_:)` does each (the batch first, so no webhook follows).
+    public func delete(_ batch: Batch) async throws {
+        let items = try await batches.items(of: batch.id)
+        try await batches.delete(id: batch.id)
+        for item in items { try await delete(item) }
+    }
+
+    /// Deletes every batch of a user, with their items.
+    public func deleteBatches(of user: UUID) async throws {
+        try await batches.deleteAll(owner: user)
     }
 
     /// Stops the row's job (removed from the queue, or its worker told to stop) and marks the row cancelled.

@@ -19,11 +19,18 @@ struct PlanEnforcement: Sendable {
         throw error
     }
 
-    /// 429 `TOO_MANY_CONCURRENT_JOBS` while the plan's number of transcriptions are queued or processing.
-    func checkConcurrency(_ user: User, limits: PlanLimits) async throws {
+    /// 429 `TOO_MANY_CONCURRENT_JOBS` when `adding` more transcriptions would pass the plan's number queued or
+    /// processing at once; 422 `BATCH_TOO_LARGE` when a batch of `adding` could never fit the plan.
+    func checkConcurrency(_ user: User, limits: PlanLimits, adding: Int = 1) async throws {
+        let plan = user.plan.rawValue
+        if adding > 1, adding > limits.concurrentJobs {
+            throw APIError(.batchTooLarge, "the \(plan) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once, so a batch may hold at most \(limits.concurrentJobs) item(s); this one has \(adding)")
+        }
         let active = try await transcriptions.activeCount(owner: user.id)
-        guard active >= limits.concurrentJobs else { return }
-        var error = APIError(.tooManyConcurrentJobs, "the \(user.plan.rawValue) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once; wait for one to finish")
+        guard active + adding > limits.concurrentJobs else { return }
+        var error = adding == 1
+            ? APIError(.tooManyConcurrentJobs, "the \(plan) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once; wait for one to finish")
+            : APIError(.tooManyConcurrentJobs, "the \(plan) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once and \(active) are; this batch of \(adding) must wait for some to finish")
         error.headers["Retry-After"] = "10"
         throw error
     }

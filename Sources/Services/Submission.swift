@@ -79,14 +79,17 @@ public struct Submission: Sendable {
     let guardrails: PlanEnforcement
     let webhookTargets: WebhookTargetCheck
     let idempotency: IdempotencyRepository
+    let batches: BatchRepository
     /// How long an `Idempotency-Key` names its first request.
     public static let idempotencyWindow: TimeInterval = 24 * 3600
 
     public init(
         transcriptions: TranscriptionRepository, usage: UsageRepository, queue: any TranscriptionQueue, storage: any ObjectStorage,
-        locks: any NamedLock, plans: PlanPolicy, allowPrivateWebhooks: Bool, idempotency: IdempotencyRepository
+        locks: any NamedLock, plans: PlanPolicy, allowPrivateWebhooks: Bool, idempotency: IdempotencyRepository,
+        batches: BatchRepository
     ) {
         self.idempotency = idempotency
+        self.batches = batches
         self.transcriptions = transcriptions
         self.queue = queue
         self.storage = storage
@@ -106,9 +109,7 @@ public struct Submission: Sendable {
         by identity: Identity, maxFileBytes: Int64, idempotencyKey: String? = nil,
         receive: (any ObjectWriter, Int64) async throws -> (request: SubmitRequest, audio: ReceivedAudio, extra: Extra)
     ) async throws -> (transcription: Transcription, extra: Extra) {
-        if let idempotencyKey, !(1...255).contains(idempotencyKey.utf8.count) || !idempotencyKey.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) {
-            throw APIError(.invalidIdempotencyKey, "Idempotency-Key must be 1 to 255 visible ASCII characters")
-        }
+        try Self.checkIdempotencyKey(idempotencyKey)
         let limits = plans.limits(for: identity.user.plan)
         // Refused before the audio is read, so nothing is stored; checked again under the lock below.
         try await guardrails.checkQuota(identity.user, limits: limits)
@@ -125,12 +126,7 @@ public struct Submission: Sendable {
                 span.attributes["whisperapi.upload.bytes"] = Int(received.audio.size)
                 return received
             }
-            options = try SubmitOptions(received.request)
-            guard limits.allows(model: options.model) else {
-                throw APIError(.modelNotInPlan, "the \(identity.user.plan.rawValue) plan cannot use model '\(options.model)'",
-                    allowed: limits.models)
-            }
-            if let url = options.webhookURL { try await webhookTargets.check(url) }
+            options = try await validated(received.request, for: identity, limits: limits)
             try await writer.finish()
         } catch {
             await writer.abort()
@@ -146,7 +142,7 @@ public struct Submission: Sendable {
             let idempotent = idempotencyKey.map { (key: $0, fingerprint: received.audio.fingerprint ?? "") }
             replayed = try await withSpan("enqueue job") { span in
                 span.attributes["whisperapi.job.id"] = transcription.jobId ?? ""
-                return try await enqueue(transcription, options: options, plan: identity.user.plan, limits: limits, user: identity.user, idempotent: idempotent)
+                return try await enqueue([transcription], options: options, for: identity, limits: limits, idempotent: idempotent)
             }
         } catch {
             try? await storage.delete(key: audioKey)
@@ -159,6 +155,24 @@ public struct Submission: Sendable {
             throw APIError(.idempotencyKeyReused, "the transcription this Idempotency-Key made has been deleted; use a new key")
         }
         return (first, received.extra)
+    }
+
+    /// 400 `INVALID_IDEMPOTENCY_KEY` unless the key is 1 to 255 visible ASCII characters.
+    static func checkIdempotencyKey(_ key: String?) throws {
+        if let key, !(1...255).contains(key.utf8.count) || !key.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) {
+            throw APIError(.invalidIdempotencyKey, "Idempotency-Key must be 1 to 255 visible ASCII characters")
+        }
+    }
+
+    /// The request's options, validated, for a model of the user's plan and an allowed webhook target.
+    func validated(_ request: SubmitRequest, for identity: Identity, limits: PlanLimits) async throws -> SubmitOptions {
+        let options = try SubmitOptions(request)
+        guard limits.allows(model: options.model) else {
+            throw APIError(.modelNotInPlan, "the \(identity.user.plan.rawValue) plan cannot use model '\(options.model)'",
+                allowed: limits.models)
+        }
+        if let url = options.webhookURL { try await webhookTargets.check(url) }
+        return options
     }
 
     /// Backpressure: with as many jobs waiting as the queue allows (`QUEUE_MAX_WAITING`), or as the plan allows its own
@@ -181,19 +195,24 @@ public struct Submission: Sendable {
         }
     }
 
-    /// Records the transcription and queues its job: one step per user on every API server, so two submits at once
-    /// cannot both take the last slot, and two with one idempotency key make one transcription. Returns the id of
-    /// the transcription an earlier request with the same key made (then nothing is recorded or queued).
+    /// Records the transcriptions (and the batch they make, if any) and queues their jobs: one step per user on every
+    /// API server, so two submits at once cannot both take the last slots, and two with one idempotency key make one
+    /// submission. All of them go in, or none (what went in is taken out again). Returns the id of the transcription
+    /// or batch an earlier request with the same key made (then nothing is recorded or queued).
     func enqueue(
-        _ transcription: Transcription, options: SubmitOptions, plan: Plan, limits: PlanLimits, user: User,
+        _ items: [Transcription], batch: Batch? = nil, options: SubmitOptions, for identity: Identity, limits: PlanLimits,
         idempotent: (key: String, fingerprint: String)?
     ) async throws -> UUID? {
-        let data = TranscriptionJobData(
-            transcriptionId: transcription.id.lowercasedString, userId: transcription.userId.lowercasedString,
-            s3AudioUrl: transcription.audioKey, model: options.model, format: options.format.rawValue, language: options.language,
-            task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps,
-            textOnly: options.textOnly ? true : nil, vadFilter: options.vadFilter ? nil : false, traceparent: TraceContext.current())
+        let user = identity.user
+        let jobs = items.map { item in
+            TranscriptionJobData(
+                transcriptionId: item.id.lowercasedString, userId: item.userId.lowercasedString,
+                s3AudioUrl: item.audioKey, model: options.model, format: options.format.rawValue, language: options.language,
+                task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps,
+                textOnly: options.textOnly ? true : nil, vadFilter: options.vadFilter ? nil : false, traceparent: TraceContext.current())
+        }
         let transcriptions = self.transcriptions
+        let batches = self.batches
         let queue = self.queue
         let guardrails = self.guardrails
         let idempotency = self.idempotency
@@ -207,24 +226,36 @@ public struct Submission: Sendable {
                     return first.transcriptionId
                 }
             }
-            try await guardrails.checkConcurrency(user, limits: limits)
-            try await transcriptions.insert(transcription)
-            if let idempotent {
-                do {
-                    try await idempotency.record(IdempotencyRecord(
-                        userId: user.id, key: idempotent.key, fingerprint: idempotent.fingerprint, transcriptionId: transcription.id,
-                        createdAt: Date()))
-                } catch {
-                    try? await transcriptions.delete(id: transcription.id)
-                    throw error
-                }
-            }
+            try await guardrails.checkConcurrency(user, limits: limits, adding: items.count)
+            var inserted: [UUID] = []
+            var queued: [String] = []
+            var recordedKey = false
             do {
-                _ = try await queue.addTranscriptionJob(data, priority: plan.queuePriority, jobId: transcription.jobId ?? "")
+                if let batch { try await batches.insert(batch) }
+                for item in items {
+                    try await transcriptions.insert(item)
+                    inserted.append(item.id)
+                }
+                if let idempotent, let first = items.first {
+                    try await idempotency.record(IdempotencyRecord(
+                        userId: user.id, key: idempotent.key, fingerprint: idempotent.fingerprint, transcriptionId: batch?.id ?? first.id,
+                        createdAt: Date()))
+                    recordedKey = true
+                }
+                do {
+                    for (item, job) in zip(items, jobs) {
+                        _ = try await queue.addTranscriptionJob(job, priority: user.plan.queuePriority, jobId: item.jobId ?? "")
+                        queued.append(item.jobId ?? "")
+                    }
+                } catch {
+                    throw APIError(.queueUnavailable, "the queue is unavailable; try again shortly")
+                }
             } catch {
-                if let idempotent { try? await idempotency.forget(userId: user.id, key: idempotent.key) }
-                try? await transcriptions.delete(id: transcription.id)
-                throw APIError(.queueUnavailable, "the queue is unavailable; try again shortly")
+                for jobId in queued { try? await queue.removeJob(jobId) }
+                if recordedKey, let idempotent { try? await idempotency.forget(userId: user.id, key: idempotent.key) }
+                for id in inserted { try? await transcriptions.delete(id: id) }
+                if let batch { try? await batches.delete(id: batch.id) }
+                throw error
             }
             return nil
         }

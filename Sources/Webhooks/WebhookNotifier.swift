@@ -44,4 +44,34 @@ public struct WebhookNotifier: Sendable {
         let body = String(decoding: try Self.encoder.encode(payload), as: UTF8.self)
         try await queue.add(WebhookJob(id: id, transcriptionId: row.id, apiKeyId: keyId, event: event, url: url, body: body, createdAt: date))
     }
+
+    /// The body of a batch's webhook: what each item came to.
+    struct BatchPayload: Encodable {
+        let id: String
+        let event: WebhookEvent
+        let batchId: String
+        let status: BatchStatus
+        let occurredAt: Date
+        let total: Int
+        let counts: [String: Int]
+        let resultUrl: String
+        let items: [BatchItemSummary]
+    }
+
+    /// Queues `batch.completed` for a batch whose items have all ended, when it has a webhook URL. The delivery's
+    /// attempts are listed with the batch's first item (`GET /api/v1/transcriptions/:id/webhooks`). Safe to repeat: one
+    /// id per batch.
+    public func notify(_ batch: Batch, items: [Transcription], at date: Date = Date()) async throws {
+        guard let url = batch.webhookURL, let keyId = batch.apiKeyId, let first = items.first else { return }
+        let batchId = batch.id.lowercasedString
+        let id = "\(batchId)_\(WebhookEvent.batchCompleted.rawValue)"
+        let tally = BatchTally(items)
+        let payload = BatchPayload(
+            id: id, event: .batchCompleted, batchId: batchId, status: tally.status, occurredAt: date, total: items.count,
+            counts: Dictionary(uniqueKeysWithValues: tally.counts.map { ($0.key.rawValue, $0.value) }),
+            resultUrl: "/api/v1/batches/\(batchId)/result",
+            items: items.map(BatchItemSummary.init))
+        let body = String(decoding: try Self.encoder.encode(payload), as: UTF8.self)
+        try await queue.add(WebhookJob(id: id, transcriptionId: first.id, apiKeyId: keyId, event: .batchCompleted, url: url, body: body, createdAt: date))
+    }
 }

@@ -26,10 +26,13 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     /// An `audio_url` that could not be downloaded: the server's status, a timeout, too many redirects.
     public static let audioURLUnreachable = ErrorCode("AUDIO_URL_UNREACHABLE", 422)
     public static let badRequest = ErrorCode("BAD_REQUEST", 400)
+    /// A batch with more items than the plan could ever run at once, or than `BATCH_MAX_ITEMS`.
+    public static let batchTooLarge = ErrorCode("BATCH_TOO_LARGE", 422)
     public static let crossSiteRequest = ErrorCode("CROSS_SITE_REQUEST", 403)
     public static let csrfTokenInvalid = ErrorCode("CSRF_TOKEN_INVALID", 403)
     public static let databaseUnavailable = ErrorCode("DATABASE_UNAVAILABLE", 503)
     public static let emailTaken = ErrorCode("EMAIL_TAKEN", 409)
+    public static let emptyBatch = ErrorCode("EMPTY_BATCH", 400)
     public static let emptyFile = ErrorCode("EMPTY_FILE", 400)
     /// A transcription past its plan's result retention: its result and audio are deleted.
     public static let expired = ErrorCode("EXPIRED", 410)

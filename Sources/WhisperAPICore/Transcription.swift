@@ -57,6 +57,8 @@ public struct Transcription: Codable, Sendable, Equatable {
     public var webhookURL: String?
     /// How often it was put back in the queue after failing (each end gets its own webhook).
     public var retryCount: Int
+    /// The batch it was submitted in, if any.
+    public var batchId: UUID?
 
     public init(
         id: UUID = UUID(), userId: UUID, status: TranscriptionStatus = .queued, jobId: String? = nil,
@@ -65,7 +67,7 @@ public struct Transcription: Codable, Sendable, Equatable {
         task: TranscriptionTask = .transcribe, prompt: String? = nil, originalFilename: String? = nil,
         fileSize: Int64, createdAt: Date = Date(), updatedAt: Date = Date(), completedAt: Date? = nil,
         partialText: String? = nil, partialSegments: Int = 0, apiKeyId: UUID? = nil, webhookURL: String? = nil,
-        retryCount: Int = 0
+        retryCount: Int = 0, batchId: UUID? = nil
     ) {
         self.id = id
         self.userId = userId
@@ -91,6 +93,7 @@ public struct Transcription: Codable, Sendable, Equatable {
         self.apiKeyId = apiKeyId
         self.webhookURL = webhookURL
         self.retryCount = retryCount
+        self.batchId = batchId
     }
 
     /// Appends a reported segment when it is the next one; a repeated or out-of-order report changes nothing.
@@ -123,6 +126,17 @@ public enum ResultFormat: String, Codable, Sendable, CaseIterable {
     case srt
     case vtt
     case verboseJSON = "verbose_json"
+
+    /// The extension a file of this format is named with.
+    public var fileExtension: String {
+        switch self {
+        case .json: "json"
+        case .text: "txt"
+        case .srt: "srt"
+        case .vtt: "vtt"
+        case .verboseJSON: "verbose.json"
+        }
+    }
 }
 
 /// The Whisper models the service knows by name.

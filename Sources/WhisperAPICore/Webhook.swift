@@ -5,6 +5,8 @@ public enum WebhookEvent: String, Codable, Sendable, CaseIterable {
     case completed = "transcription.completed"
     case failed = "transcription.failed"
     case cancelled = "transcription.cancelled"
+    /// Every item of a batch has ended (completed, failed or cancelled).
+    case batchCompleted = "batch.completed"
 
     /// The event for the end of a job; nil while the transcription can still change, and for an expiry (not an end).
     public init?(_ status: TranscriptionStatus) {

@@ -58,9 +58,9 @@ import Testing
     }
 
     @Test func boundaryParameterIsRead() {
-        #expect(UploadReceiver.boundary(of: "multipart/form-data; boundary=abc") == "abc")
-        #expect(UploadReceiver.boundary(of: "multipart/form-data; boundary=\"q u\"") == "q u")
-        #expect(UploadReceiver.boundary(of: "application/json") == nil)
-        #expect(UploadReceiver.dispositionValue("filename", in: "form-data; name=\"file\"; filename=\"x.mp3\"") == "x.mp3")
+        #expect(MultipartFormReader.boundary(of: "multipart/form-data; boundary=abc") == "abc")
+        #expect(MultipartFormReader.boundary(of: "multipart/form-data; boundary=\"q u\"") == "q u")
+        #expect(MultipartFormReader.boundary(of: "application/json") == nil)
+        #expect(MultipartFormReader.dispositionValue("filename", in: "form-data; name=\"file\"; filename=\"x.mp3\"") == "x.mp3")
     }
 }

@@ -109,17 +109,31 @@ export async function requestText(path) {
 
 /**
  * Uploads one file as a new transcription. `onProgress(sentBytes, totalBytes)` follows the upload; resolves to the
- * API's `{transcriptionId, jobId, status}`. XMLHttpRequest, because fetch reports no upload progress.
+ * API's `{transcriptionId, jobId, status}`.
  */
 export function upload(file, fields, onProgress) {
+  return postForm("/api/v1/transcribe", [file], fields, onProgress);
+}
+
+/**
+ * Uploads several files as one batch (`POST /api/v1/batches`); resolves to the batch, whose `items` follow the
+ * files' order.
+ */
+export function uploadBatch(files, fields, onProgress) {
+  return postForm("/api/v1/batches", files, fields, onProgress);
+}
+
+/** Posts a multipart form of `fields` and `files`. XMLHttpRequest, because fetch reports no upload progress. */
+function postForm(path, files, fields, onProgress) {
+  const size = files.reduce((sum, file) => sum + file.size, 0);
   return new Promise((resolve, reject) => {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) {
       if (value !== undefined && value !== null && value !== "") form.append(name, value);
     }
-    form.append("file", file, file.name);
+    for (const file of files) form.append("file", file, file.name);
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/v1/transcribe");
+    xhr.open("POST", path);
     xhr.withCredentials = true;
     xhr.setRequestHeader("X-CSRF-Token", csrfToken);
     xhr.setRequestHeader("Accept", "application/json");
@@ -134,7 +148,7 @@ export function upload(file, fields, onProgress) {
         // not JSON
       }
       if (xhr.status >= 200 && xhr.status < 300 && body && body.data) {
-        onProgress(file.size, file.size);
+        onProgress(size, size);
         resolve(body.data);
       } else {
         const error = body && body.error ? body.error : {};

@@ -1,5 +1,5 @@
 // The pages of a signed-in user's work: upload and jobs (one job: job.js; usage and settings: account.js).
-import { request, upload, describeFailure } from "./api.js";
+import { request, upload, uploadBatch, describeFailure } from "./api.js";
 import {
   h, replace, announce, notice, progressBar, statusBadge, formatBytes, formatDuration, formatDate, timeTaken, jobName, statusLabels,
 } from "./ui.js";
@@ -11,19 +11,41 @@ export const RUNNING = new Set(["QUEUED", "PROCESSING"]);
 
 /** This browser tab's uploads, kept while moving between pages. */
 const uploads = [];
-let uploadOptions = { model: "", language: "", task: "transcribe", word_timestamps: false };
+let uploadOptions = { model: "", language: "", task: "transcribe", word_timestamps: false, batch: false };
 
-/** Starts uploading files with the current options; each becomes an entry of `uploads`. */
+/** The current options as form fields. */
+function optionFields() {
+  const { batch, ...options } = uploadOptions;
+  return { ...options, word_timestamps: options.word_timestamps ? "true" : "" };
+}
+
+/** Starts uploading files with the current options; each becomes an entry of `uploads`. With the batch option and
+ * several files, they go up together as one batch (one request, one webhook, one zip of results). */
 export function startUploads(files) {
+  if (uploadOptions.batch && files.length > 1) return startBatch(files);
   for (const file of files) {
     const entry = track(file, file.size);
-    const fields = { ...uploadOptions, word_timestamps: uploadOptions.word_timestamps ? "true" : "" };
-    follow(entry, upload(file, fields, (sent, total) => {
+    follow(entry, upload(file, optionFields(), (sent, total) => {
       entry.sent = sent;
       entry.total = total;
       refresh(entry);
     }), "uploaded");
   }
+}
+
+/** Uploads files as one batch; each file's entry follows its own item once the batch is queued. */
+function startBatch(files) {
+  const entries = files.map((file) => track(file, file.size));
+  const submitting = uploadBatch(files, optionFields(), (sent, total) => {
+    for (const entry of entries) {
+      entry.sent = Math.round((sent / total) * entry.file.size);
+      entry.total = entry.file.size;
+      refresh(entry);
+    }
+  });
+  entries.forEach((entry, index) => {
+    follow(entry, submitting.then((batch) => batch.items[index]), "uploaded in a batch");
+  });
 }
 
 /** Starts a transcription of the audio at `url`, which the server downloads; it becomes an entry of `uploads`. */
@@ -177,10 +199,11 @@ export function renderUpload(main) {
     option("translate", "Translate to English", uploadOptions.task === "translate"),
   );
   const words = h("input", { id: "word-timestamps", name: "word_timestamps", type: "checkbox", checked: uploadOptions.word_timestamps || null });
+  const batch = h("input", { id: "as-batch", name: "batch", type: "checkbox", checked: uploadOptions.batch || null });
   const remember = () => {
-    uploadOptions = { model: model.value, language: language.value.trim(), task: task.value, word_timestamps: words.checked };
+    uploadOptions = { model: model.value, language: language.value.trim(), task: task.value, word_timestamps: words.checked, batch: batch.checked };
   };
-  for (const control of [model, language, task, words]) control.addEventListener("change", remember);
+  for (const control of [model, language, task, words, batch]) control.addEventListener("change", remember);
   replace(
     main,
     h("h1", {}, "Upload audio"),
@@ -196,6 +219,7 @@ export function renderUpload(main) {
         h("div", { class: "field" }, h("label", { for: "language" }, "Language (code, e.g. en; empty to detect)"), language),
         h("div", { class: "field" }, h("label", { for: "task" }, "Task"), task),
         h("div", { class: "field check" }, words, h("label", { for: "word-timestamps" }, "Word timestamps")),
+        h("div", { class: "field check" }, batch, h("label", { for: "as-batch" }, "Send several files as one batch (one webhook, one zip of results)")),
       ),
       h("p", { class: "muted" }, `Up to ${formatBytes(store.session.limits.maxUploadBytes)} a file on the ${store.session.user.plan} plan.`),
     ),
@@ -269,9 +293,59 @@ export async function renderJobs(main) {
   const more = h("button", { type: "button", id: "load-more", class: "secondary", hidden: true }, "Load more");
   const empty = h("div", { id: "jobs-empty", hidden: true });
   const rows = new Map();
+  const groups = new Map();
   let cursor = null;
 
   const showError = (text) => replace(message, notice(text, "error"));
+
+  /** A batch's heading row: how many items, how far along, and its zip once every item has ended. */
+  function batchGroup(batchId) {
+    const summary = h("span", { class: "batch-summary muted" }, "…");
+    const zip = h("span", { class: "batch-zip" });
+    const header = h(
+      "tr", { class: "batch-group", "data-batch": batchId },
+      h("th", { colspan: "8", scope: "rowgroup" }, h("span", { class: "batch-title" }, "Batch"), " ", summary, " ", zip),
+    );
+    let pending = null;
+    const refresh = () => {
+      if (pending) return;
+      pending = setTimeout(async () => {
+        pending = null;
+        try {
+          const batch = await request("GET", `/api/v1/batches/${batchId}`);
+          header.dataset.status = batch.status;
+          header.querySelector(".batch-title").textContent = `Batch of ${batch.total} file${batch.total === 1 ? "" : "s"}`;
+          const ended = batch.total - batch.counts.QUEUED - batch.counts.PROCESSING;
+          const failed = batch.counts.FAILED + batch.counts.CANCELLED;
+          summary.textContent = `${ended} of ${batch.total} ended${failed ? `, ${failed} failed or cancelled` : ""} · ${batch.progress}%`;
+          replace(zip, batch.status === "COMPLETED"
+            ? h("a", { href: `/api/v1/batches/${batchId}/result`, download: `batch-${batchId}.zip`, class: "button secondary" }, "Download all (zip)")
+            : null);
+        } catch (error) {
+          summary.textContent = error.message;
+        }
+      }, 300);
+    };
+    const group = { header, refresh };
+    refresh();
+    return group;
+  }
+
+  /** Puts a job's row in the table: a batch's items together under its heading, others in order. */
+  function place(tr, job, atTop) {
+    if (!job.batchId) return atTop ? body.prepend(tr) : body.append(tr);
+    let group = groups.get(job.batchId);
+    if (!group) {
+      group = batchGroup(job.batchId);
+      groups.set(job.batchId, group);
+      if (atTop) body.prepend(group.header);
+      else body.append(group.header);
+    }
+    tr.dataset.inBatch = job.batchId;
+    const members = body.querySelectorAll(`tr[data-in-batch="${job.batchId}"]`);
+    (members[members.length - 1] || group.header).after(tr);
+    group.refresh();
+  }
 
   function row(job) {
     const tr = h("tr", { "data-id": job.id, "data-status": job.status });
@@ -316,6 +390,7 @@ export async function renderJobs(main) {
   async function load(reset) {
     if (reset) {
       rows.clear();
+      groups.clear();
       replace(body);
       cursor = null;
     }
@@ -324,7 +399,7 @@ export async function renderJobs(main) {
     if (filter.value) query.set("status", filter.value);
     try {
       const page = await request("GET", `/api/v1/transcriptions?${query}`);
-      for (const job of page.items) if (!rows.has(job.id)) body.append(row(job));
+      for (const job of page.items) if (!rows.has(job.id)) place(row(job), job, false);
       cursor = page.nextCursor;
       more.hidden = !cursor;
       replace(message);
@@ -339,6 +414,7 @@ export async function renderJobs(main) {
   const stop = subscribe((job) => {
     const update = rows.get(job.id);
     const matches = !filter.value || filter.value === job.status;
+    if (job.batchId) groups.get(job.batchId)?.refresh();
     if (update) {
       if (matches) update(job);
       else {
@@ -346,7 +422,7 @@ export async function renderJobs(main) {
         rows.delete(job.id);
       }
     } else if (matches && RUNNING.has(job.status)) {
-      body.prepend(row(job));
+      place(row(job), job, true);
     }
     showEmpty();
   });

@@ -33,17 +33,37 @@ enum APIComponents {
     private static let plan = Schema.ref("Plan")
     private static let status = Schema.ref("Status")
 
+    /// The options of a native submit, as form fields.
+    private static let formOptions: OrderedDictionary<String, JSONSchema> = [
+        "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
+        "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .string,
+        "webhook_url": .string(description: "http(s) URL told of the end; signed with the key's webhook secret"),
+        "vad_filter": .string(description: "true (the default): decode only the speech; false: all the audio, silence included"),
+    ]
+
+    /// `fields` followed by the submit options.
+    private static func withFormOptions(_ fields: OrderedDictionary<String, JSONSchema>) -> OrderedDictionary<String, JSONSchema> {
+        var all = fields
+        for (name, schema) in formOptions { all[name] = schema }
+        return all
+    }
+
     private static let formSchemas: Schemas = [
         ("Format", Schema.oneOf("json", "text", "srt", "vtt", "verbose_json")),
         ("Status", Schema.oneOf("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED", "EXPIRED")),
         ("Plan", Schema.oneOf("FREE", "PRO", "PAYG")),
-        ("UploadForm", Schema.object([:], optional: [
+        ("UploadForm", Schema.object([:], optional: withFormOptions([
             "file": Schema.binary,
             "audio_url": .string(description: "instead of a file: an http(s) URL the server downloads the audio from"),
+        ]))),
+        ("BatchForm", Schema.object([:], optional: withFormOptions([
+            "file": JSONSchema.array(description: "any number of files (also named files, file[] or files[])", items: Schema.binary),
+            "audio_url": JSONSchema.array(description: "any number of http(s) URLs the server downloads", items: .string),
+        ]))),
+        ("BatchURLs", Schema.object(["audio_urls": .array(description: "http(s) URLs the server downloads, in order", items: .string)], optional: [
             "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
-            "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .string,
-            "webhook_url": .string(description: "http(s) URL told of the end; signed with the key's webhook secret"),
-            "vad_filter": .string(description: "true (the default): decode only the speech; false: all the audio, silence included"),
+            "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .boolean, "webhook_url": .string,
+            "vad_filter": .boolean,
         ])),
         ("URLSubmission", Schema.object(["audio_url": .string(description: "an http(s) URL the server downloads the audio from")], optional: [
             "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
@@ -80,8 +100,15 @@ enum APIComponents {
             ["id": .string, "status": status, "progress": .integer, "model": .string, "format": Schema.ref("Format"), "task": .string,
              "fileSize": .integer, "createdAt": .string, "updatedAt": .string],
             optional: ["jobId": .string, "language": .string, "originalFilename": .string, "durationSeconds": .number,
-                       "errorMessage": .string, "completedAt": .string, "resultUrl": .string])),
+                       "errorMessage": .string, "completedAt": .string, "resultUrl": .string, "batchId": .string])),
         ("SubmittedEnvelope", Schema.envelope(Schema.ref("Submitted"))),
+        ("Batch", Schema.object(
+            ["id": .string, "status": Schema.oneOf("QUEUED", "PROCESSING", "COMPLETED"), "progress": .integer, "total": .integer,
+             "counts": .object(description: "items by status"), "createdAt": .string,
+             "items": .array(items: Schema.object(["transcriptionId": .string, "status": status, "progress": .integer],
+                                                  optional: ["originalFilename": .string, "durationSeconds": .number, "errorMessage": .string]))],
+            optional: ["completedAt": .string, "resultUrl": .string])),
+        ("BatchEnvelope", Schema.envelope(Schema.ref("Batch"))),
         ("StatusEnvelope", Schema.envelope(Schema.ref("StatusBody"))),
         ("TranscriptionEnvelope", Schema.envelope(Schema.ref("Transcription"))),
         ("CancelEnvelope", Schema.envelope(Schema.object(["transcriptionId": .string, "cancelled": .boolean, "status": status]))),
@@ -90,7 +117,7 @@ enum APIComponents {
         ("ProgressEvent", Schema.serverSentEvent(data: "JSON: the status (StatusBody)")),
         ("UserEvent", Schema.serverSentEvent(data: "JSON: the transcription (Transcription)")),
         ("AttemptsEnvelope", Schema.items(Schema.object(
-            ["deliveryId": .string, "event": Schema.oneOf("transcription.completed", "transcription.failed", "transcription.cancelled"),
+            ["deliveryId": .string, "event": Schema.oneOf("transcription.completed", "transcription.failed", "transcription.cancelled", "batch.completed"),
              "url": .string, "attempt": .integer, "succeeded": .boolean, "willRetry": .boolean, "durationMs": .integer, "createdAt": .string],
             optional: ["statusCode": .integer, "error": .string]))),
         ("ModelList", Schema.object(["object": .string(allowedValues: "list"), "data": .array(items: Schema.object(

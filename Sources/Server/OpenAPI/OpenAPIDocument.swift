@@ -113,6 +113,22 @@ enum OpenAPIDocument {
         ("/api/v1/transcriptions/{id}/webhooks", .init(get: operation(
             "Every webhook delivery attempt for a transcription, oldest first", parameters: [Parameter.id],
             answers: ok(Answer.json("The attempts", Schema.ref("AttemptsEnvelope"))), errors: [401, 404]))),
+        ("/api/v1/batches", .init(post: operation(
+            "Submit several files and/or audio URLs with shared options: one transcription per item, each counted against the plan; the whole batch is refused up front when it cannot fit (422 BATCH_TOO_LARGE, 429 TOO_MANY_CONCURRENT_JOBS); one batch.completed webhook when every item has ended",
+            body: Parameter.formOrJSON("BatchForm", json: "BatchURLs"),
+            answers: ok(Answer.json("Queued", Schema.ref("BatchEnvelope")), status: 202), errors: [400, 401, 413, 415, 422, 429, 503]))),
+        ("/api/v1/batches/{id}", .init(
+            get: operation(
+                "A batch: overall status and progress, counts by status, and each item", parameters: [Parameter.id],
+                answers: ok(Answer.json("The batch", Schema.ref("BatchEnvelope"))), errors: [401, 404]),
+            delete: operation(
+                "Delete the batch and every item with its job, audio and result (running items are cancelled first)",
+                parameters: [Parameter.id], answers: ok(OpenAPI.Response(description: "Deleted"), status: 204), errors: [401, 404]))),
+        ("/api/v1/batches/{id}/result", .init(get: operation(
+            "Every completed item's result (in format, or each item's own) and a manifest.json of every item, as one zip",
+            parameters: [Parameter.id, Parameter.query("format", Schema.ref("Format"))],
+            answers: ok(.init(description: "A zip archive", content: [Answer.media("application/zip"): .b(.init(schema: Schema.binary))])),
+            errors: [400, 401, 404, 409]))),
     ]
 
     private static let accountPaths: Paths = [
