@@ -62,7 +62,6 @@ final class BatchModel: Model, @unchecked Sendable {
 
     @ID(key: .id) var id: UUID?
     @Field(key: "user_id") var userId: UUID
-    @Field(key: "item_count") var itemCount: Int
     @OptionalField(key: "api_key_id") var apiKeyId: UUID?
     @OptionalField(key: "webhook_url") var webhookURL: String?
     @Field(key: "created_at") var createdAt: Date
@@ -73,7 +72,6 @@ final class BatchModel: Model, @unchecked Sendable {
     init(_ batch: Batch) {
         id = batch.id
         userId = batch.userId
-        itemCount = batch.itemCount
         apiKeyId = batch.apiKeyId
         webhookURL = batch.webhookURL
         createdAt = batch.createdAt
@@ -82,8 +80,7 @@ final class BatchModel: Model, @unchecked Sendable {
 
     func toDTO() -> Batch {
         Batch(
-            id: id ?? UUID(), userId: userId, itemCount: itemCount, apiKeyId: apiKeyId, webhookURL: webhookURL,
-            createdAt: createdAt, completedAt: completedAt)
+            id: id ?? UUID(), userId: userId, apiKeyId: apiKeyId, webhookURL: webhookURL, createdAt: createdAt, completedAt: completedAt)
     }
 }
 
@@ -93,7 +90,6 @@ struct AddBatches: AsyncMigration {
         try await database.schema(BatchModel.schema)
             .id()
             .field("user_id", .uuid, .required, .references(UserModel.schema, .id, onDelete: .cascade))
-            .field("item_count", .int, .required)
             .field("api_key_id", .uuid)
             .field("webhook_url", .string)
             .field("created_at", .datetime, .required)

@@ -32,7 +32,7 @@ struct BatchReceiver {
             let filename = try await fetcher.fetch(url, into: &intake)
             try await files.ended(intake, filename: filename)
         }
-        let options = fields.mapValues { $0.joined(separator: ",") }
+        let options = fields.joinedValues
         let fingerprint = files.hashing
             ? UploadReceiver.fingerprint(audio: (files.digests + urls).joined(separator: "\n"), fields: options) : nil
         return (SubmitRequest(fields: options), fingerprint)

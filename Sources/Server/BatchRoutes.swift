@@ -118,10 +118,10 @@ struct BatchDTO: Encodable {
         status = tally.status
         progress = tally.progress
         total = items.count
-        counts = Dictionary(uniqueKeysWithValues: tally.counts.map { ($0.key.rawValue, $0.value) })
+        counts = tally.countsByName
         createdAt = batch.createdAt
         completedAt = batch.completedAt
-        resultUrl = tally.status == .completed ? "/api/v1/batches/\(id)/result" : nil
+        resultUrl = tally.status == .completed ? batch.resultPath : nil
         self.items = items.map(BatchItemSummary.init)
     }
 }

@@ -3,6 +3,11 @@ import Hummingbird
 import NIOCore
 import WhisperAPICore
 
+extension [String: [String]] {
+    /// Each field's values as one text, comma-separated (how a single submit reads a repeated field).
+    var joinedValues: [String: String] { mapValues { $0.joined(separator: ",") } }
+}
+
 /// What becomes of a form's file parts as they stream in.
 protocol FormFileHandler {
     /// A file part begins, with the file name the client gave ("" when none).
@@ -20,12 +25,18 @@ struct MultipartFormReader {
     /// The part names that carry files.
     let fileFields: Set<String>
     let maxFieldBytes: Int
+    /// The largest file part: a body announced larger than it and a megabyte of fields is refused with 413 before it
+    /// is read (nil: no such check).
+    var maxFileBytes: Int64? = nil
 
     /// Every text field of the body; file parts go to `files`. 400 `INVALID_MULTIPART` for a body that is not
     /// multipart/form-data or does not end with its closing boundary.
     func read(_ request: Request, files: inout some FormFileHandler) async throws -> [String: [String]] {
         guard let contentType = request.headers[.contentType], let boundary = Self.boundary(of: contentType) else {
             throw APIError(.invalidMultipart, "the body must be multipart/form-data with a boundary")
+        }
+        if let maxFileBytes, let length = request.headers[.contentLength].flatMap(Int64.init), length > maxFileBytes + 1_048_576 {
+            throw AudioIntake.tooLarge(maxFileBytes)
         }
         var parser = MultipartStreamParser(boundary: boundary)
         var fields: [String: [String]] = [:]

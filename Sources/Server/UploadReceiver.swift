@@ -41,13 +41,10 @@ struct UploadReceiver {
         var file = OneFile(intake: AudioIntake(writer: writer, maxBytes: maxFileBytes, hashing: request.idempotencyKey != nil))
         let fields: [String: String]
         if fetcher != nil, let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") {
-            fields = try await Self.jsonFields(request, limit: maxFieldBytes).mapValues { $0.joined(separator: ",") }
+            fields = try await Self.jsonFields(request, limit: maxFieldBytes).joinedValues
         } else {
-            if let length = request.headers[.contentLength].flatMap(Int64.init), length > maxFileBytes + 1_048_576 {
-                throw AudioIntake.tooLarge(maxFileBytes)
-            }
-            fields = try await MultipartFormReader(fileFields: ["file"], maxFieldBytes: maxFieldBytes).read(request, files: &file)
-                .mapValues { $0.joined(separator: ",") }
+            let reader = MultipartFormReader(fileFields: ["file"], maxFieldBytes: maxFieldBytes, maxFileBytes: maxFileBytes)
+            fields = try await reader.read(request, files: &file).joinedValues
         }
         var filename = file.filename.map { $0.isEmpty ? nil : $0 } ?? nil
         switch (file.filename != nil, fields["audio_url"], fetcher) {

@@ -19,19 +19,28 @@ struct PlanEnforcement: Sendable {
         throw error
     }
 
-    /// 429 `TOO_MANY_CONCURRENT_JOBS` when `adding` more transcriptions would pass the plan's number queued or
-    /// processing at once; 422 `BATCH_TOO_LARGE` when a batch of `adding` could never fit the plan.
-    func checkConcurrency(_ user: User, limits: PlanLimits, adding: Int = 1) async throws {
-        let plan = user.plan.rawValue
-        if adding > 1, adding > limits.concurrentJobs {
-            throw APIError(.batchTooLarge, "the \(plan) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once, so a batch may hold at most \(limits.concurrentJobs) item(s); this one has \(adding)")
-        }
+    /// 429 `TOO_MANY_CONCURRENT_JOBS` (or 422 `BATCH_TOO_LARGE`, see `concurrencyRefusal`) when `adding` more
+    /// transcriptions would pass the plan's number queued or processing at once; returns how many are.
+    @discardableResult
+    func checkConcurrency(_ user: User, limits: PlanLimits, adding: Int = 1) async throws -> Int {
         let active = try await transcriptions.activeCount(owner: user.id)
-        guard active + adding > limits.concurrentJobs else { return }
+        if let refusal = Self.concurrencyRefusal(plan: user.plan, limits: limits, active: active, adding: adding) { throw refusal }
+        return active
+    }
+
+    /// Why `adding` transcriptions (a batch of at least that many) cannot join the `active` ones, or nil when they fit:
+    /// 422 `BATCH_TOO_LARGE` for a batch the plan could never run at once, else 429 `TOO_MANY_CONCURRENT_JOBS`.
+    static func concurrencyRefusal(plan: Plan, limits: PlanLimits, active: Int, adding: Int) -> APIError? {
+        let most = limits.concurrentJobs
+        let allows = "the \(plan.rawValue) plan allows \(most) queued or processing transcription(s) at once"
+        if adding > 1, adding > most {
+            return APIError(.batchTooLarge, "\(allows), so a batch may hold at most \(most) item(s); this one has at least \(adding)")
+        }
+        guard active + adding > most else { return nil }
         var error = adding == 1
-            ? APIError(.tooManyConcurrentJobs, "the \(plan) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once; wait for one to finish")
-            : APIError(.tooManyConcurrentJobs, "the \(plan) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once and \(active) are; this batch of \(adding) must wait for some to finish")
+            ? APIError(.tooManyConcurrentJobs, "\(allows); wait for one to finish")
+            : APIError(.tooManyConcurrentJobs, "\(allows) and \(active) are; a batch of \(adding) or more must wait for some to finish")
         error.headers["Retry-After"] = "10"
-        throw error
+        return error
     }
 }

@@ -10,8 +10,8 @@ import WhisperAPICore
 public final class BatchAudioSink: @unchecked Sendable {
     /// The largest one item may be.
     public let maxFileBytes: Int64
-    /// The most items the batch may hold now (the plan's concurrency less what is already queued or running).
-    let room: Int
+    /// How many of the user's transcriptions were queued or processing when the batch began.
+    let active: Int
     let limits: PlanLimits
     let plan: Plan
     let storage: any ObjectStorage
@@ -27,9 +27,9 @@ public final class BatchAudioSink: @unchecked Sendable {
         var audio: ReceivedAudio?
     }
 
-    init(maxFileBytes: Int64, room: Int, limits: PlanLimits, plan: Plan, storage: any ObjectStorage, user: UUID) {
+    init(maxFileBytes: Int64, active: Int, limits: PlanLimits, plan: Plan, storage: any ObjectStorage, user: UUID) {
         self.maxFileBytes = maxFileBytes
-        self.room = room
+        self.active = active
         self.limits = limits
         self.plan = plan
         self.storage = storage
@@ -46,14 +46,7 @@ public final class BatchAudioSink: @unchecked Sendable {
         if next > Submission.maxBatchItems {
             throw APIError(.batchTooLarge, "a batch holds at most \(Submission.maxBatchItems) items")
         }
-        if next > room {
-            guard next > limits.concurrentJobs else {
-                var error = APIError(.tooManyConcurrentJobs, "the \(plan.rawValue) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once and \(limits.concurrentJobs - room) are; this batch has more than \(room) item(s) and must wait for some to finish")
-                error.headers["Retry-After"] = "10"
-                throw error
-            }
-            throw APIError(.batchTooLarge, "the \(plan.rawValue) plan allows \(limits.concurrentJobs) queued or processing transcription(s) at once, so a batch may hold at most \(limits.concurrentJobs) item(s); this one has more")
-        }
+        if let refusal = PlanEnforcement.concurrencyRefusal(plan: plan, limits: limits, active: active, adding: next) { throw refusal }
         let id = UUID()
         let key = StorageKeys.audio(user: user, transcription: id)
         let writer = try await storage.makeWriter(key: key)
@@ -97,11 +90,10 @@ extension Submission {
         let user = identity.user
         let limits = plans.limits(for: user.plan)
         try await guardrails.checkQuota(user, limits: limits)
-        try await guardrails.checkConcurrency(user, limits: limits)
+        let active = try await guardrails.checkConcurrency(user, limits: limits)
         try await checkQueueRoom(plan: user.plan, limits: limits)
-        let room = limits.concurrentJobs - (try await transcriptions.activeCount(owner: user.id))
         let sink = BatchAudioSink(
-            maxFileBytes: min(maxFileBytes, limits.maxUploadBytes), room: room, limits: limits, plan: user.plan, storage: storage,
+            maxFileBytes: min(maxFileBytes, limits.maxUploadBytes), active: active, limits: limits, plan: user.plan, storage: storage,
             user: user.id)
         let received: (request: SubmitRequest, fingerprint: String?)
         let options: SubmitOptions
@@ -120,16 +112,12 @@ extension Submission {
             throw error
         }
         let batch = Batch(
-            userId: user.id, itemCount: sink.count, apiKeyId: identity.keyId,
-            webhookURL: options.webhookURL ?? identity.defaultWebhookURL, createdAt: Date())
-        // Items keep their order: each is a millisecond after the one before.
+            userId: user.id, apiKeyId: identity.keyId, webhookURL: options.webhookURL ?? identity.defaultWebhookURL, createdAt: Date())
+        // Items keep their order: each is a millisecond after the one before. They send no webhooks of their own.
         let items = sink.items.enumerated().map { index, item in
-            Transcription(
-                id: item.id, userId: user.id, jobId: item.id.lowercasedString, audioKey: item.audioKey,
-                model: options.model, format: options.format, language: options.language, task: options.task,
-                prompt: options.prompt, originalFilename: item.audio?.filename.map { String($0.prefix(255)) },
-                fileSize: item.audio?.size ?? 0, createdAt: batch.createdAt.addingTimeInterval(Double(index) / 1000),
-                apiKeyId: identity.keyId, batchId: batch.id)
+            options.transcription(
+                id: item.id, audioKey: item.audioKey, audio: item.audio ?? ReceivedAudio(size: 0, filename: nil), by: identity,
+                webhookURL: nil, batchId: batch.id, createdAt: batch.createdAt.addingTimeInterval(Double(index) / 1000))
         }
         let replayed: UUID?
         do {

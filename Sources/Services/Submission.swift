@@ -132,11 +132,8 @@ public struct Submission: Sendable {
             await writer.abort()
             throw error
         }
-        let transcription = Transcription(
-            id: id, userId: identity.user.id, jobId: id.lowercasedString, audioKey: audioKey,
-            model: options.model, format: options.format, language: options.language, task: options.task,
-            prompt: options.prompt, originalFilename: received.audio.filename.map { String($0.prefix(255)) }, fileSize: received.audio.size,
-            apiKeyId: identity.keyId, webhookURL: options.webhookURL ?? identity.defaultWebhookURL)
+        let transcription = options.transcription(
+            id: id, audioKey: audioKey, audio: received.audio, by: identity, webhookURL: options.webhookURL ?? identity.defaultWebhookURL)
         let replayed: UUID?
         do {
             let idempotent = idempotencyKey.map { (key: $0, fingerprint: received.audio.fingerprint ?? "") }
@@ -314,6 +311,20 @@ struct SubmitOptions: Equatable {
         self.wordTimestamps = request.wordTimestamps
         self.textOnly = (request.textOnly || format == .text) && !request.wordTimestamps
         self.webhookURL = request.webhookURL
+    }
+}
+
+extension SubmitOptions {
+    /// A new queued transcription of `audio` with these options (its job id is its id).
+    func transcription(
+        id: UUID, audioKey: String, audio: ReceivedAudio, by identity: Identity, webhookURL: String?, batchId: UUID? = nil,
+        createdAt: Date = Date()
+    ) -> Transcription {
+        Transcription(
+            id: id, userId: identity.user.id, jobId: id.lowercasedString, audioKey: audioKey,
+            model: model, format: format, language: language, task: task, prompt: prompt,
+            originalFilename: audio.filename.map { String($0.prefix(255)) }, fileSize: audio.size, createdAt: createdAt,
+            apiKeyId: identity.keyId, webhookURL: webhookURL, batchId: batchId)
     }
 }
 

@@ -68,8 +68,7 @@ public struct WebhookNotifier: Sendable {
         let tally = BatchTally(items)
         let payload = BatchPayload(
             id: id, event: .batchCompleted, batchId: batchId, status: tally.status, occurredAt: date, total: items.count,
-            counts: Dictionary(uniqueKeysWithValues: tally.counts.map { ($0.key.rawValue, $0.value) }),
-            resultUrl: "/api/v1/batches/\(batchId)/result",
+            counts: tally.countsByName, resultUrl: batch.resultPath,
             items: items.map(BatchItemSummary.init))
         let body = String(decoding: try Self.encoder.encode(payload), as: UTF8.self)
         try await queue.add(WebhookJob(id: id, transcriptionId: first.id, apiKeyId: keyId, event: .batchCompleted, url: url, body: body, createdAt: date))

@@ -6,8 +6,6 @@ import Foundation
 public struct Batch: Codable, Sendable, Equatable {
     public var id: UUID
     public var userId: UUID
-    /// How many transcriptions the batch was submitted with.
-    public var itemCount: Int
     /// The key it was submitted with (its secret signs the webhook).
     public var apiKeyId: UUID?
     /// Where `batch.completed` is sent, if anywhere.
@@ -17,17 +15,19 @@ public struct Batch: Codable, Sendable, Equatable {
     public var completedAt: Date?
 
     public init(
-        id: UUID = UUID(), userId: UUID, itemCount: Int, apiKeyId: UUID? = nil, webhookURL: String? = nil,
+        id: UUID = UUID(), userId: UUID, apiKeyId: UUID? = nil, webhookURL: String? = nil,
         createdAt: Date = Date(), completedAt: Date? = nil
     ) {
         self.id = id
         self.userId = userId
-        self.itemCount = itemCount
         self.apiKeyId = apiKeyId
         self.webhookURL = webhookURL
         self.createdAt = createdAt
         self.completedAt = completedAt
     }
+
+    /// Where the zip of its results is fetched.
+    public var resultPath: String { "/api/v1/batches/\(id.lowercasedString)/result" }
 }
 
 /// Where a batch stands, from its items: how many are in each status, the overall progress, and whether all ended.
@@ -37,6 +37,11 @@ public struct BatchTally: Sendable, Equatable {
     /// 0–100: the mean of the items' progress, an ended item counting 100.
     public var progress: Int
     public var status: BatchStatus
+
+    /// `counts` keyed by the statuses' names, as clients see them.
+    public var countsByName: [String: Int] {
+        Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) })
+    }
 
     public init(_ items: [Transcription]) {
         var counts = Dictionary(uniqueKeysWithValues: TranscriptionStatus.allCases.map { ($0, 0) })
