@@ -15,12 +15,15 @@ from e2e.support import Redis, overlap, speak
 from e2e.test_intake import MediaServer
 from e2e.test_webhooks import Receiver, verify
 
+# Sentences that tiny.en transcribes word for word from espeak-ng alone (checked with beam 5 and beam 1): a batch's
+# items are packed into shared windows, and a sentence that is borderline alone ("apples and oranges" came back
+# as "are in just") can fall below any threshold there.
 SENTENCES = [
-    "The weather is cold and windy this morning.",
+    "Please close the door when you leave the room.",
     "Please open the window in the kitchen.",
     "My brother plays the guitar every evening.",
-    "We bought apples and oranges at the market.",
-    "The train to the city leaves at nine o'clock.",
+    "Our teacher wrote a long letter to the school.",
+    "The music was loud and the people were happy.",
     "Turn left at the bank and walk to the station.",
     "The children read a story about a green dragon.",
 ]

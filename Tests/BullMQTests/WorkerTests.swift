@@ -90,7 +90,9 @@ import Testing
                 try await expectEventually { try await queue.getJobState(id) == .completed }
             }
             let delay = try #require(ranAt.withLockedValue { $0 }).timeIntervalSince(added)
-            #expect(delay >= 0.59 && delay < 3, "ran after \(delay) s")
+            // Never early; the upper bound only catches a worker that sleeps through the delay's end (a busy CI
+            // machine has taken over 3 s to get there, so it is loose).
+            #expect(delay >= 0.59 && delay < 10, "ran after \(delay) s")
         }
     }
 

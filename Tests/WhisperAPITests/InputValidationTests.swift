@@ -92,8 +92,13 @@ import WhisperAPICore
 
     @Test func readinessNamesTheServiceThatDoesNotAnswer() async throws {
         try await APIHarness.run { client, _ in
-            let ready = try await client.execute(uri: "/ready", method: .get)
-            #expect(ready.status == .ok)
+            // Each probe has 2 s; the first opens its connections, which a machine busy with Whisper can stretch past
+            // that, so a healthy server must answer 200 within a few tries rather than at the first.
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<5 where statuses.last != .ok {
+                statuses.append(try await client.execute(uri: "/ready", method: .get).status)
+            }
+            #expect(statuses.last == .ok, "answers: \(statuses)")
         }
         let dead = [
             "S3_BUCKET": "gone", "S3_ACCESS_KEY_ID": "k", "S3_SECRET_ACCESS_KEY": "s", "S3_ENDPOINT": "http://127.0.0.1:9", "S3_FORCE_PATH_STYLE": "true",
