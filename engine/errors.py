@@ -22,7 +22,10 @@ MODEL_NOT_FOUND = "MODEL_NOT_FOUND"
 UNSUPPORTED_TASK = "UNSUPPORTED_TASK"
 BAD_REQUEST = "BAD_REQUEST"
 INTERNAL = "ENGINE_ERROR"
-assert {INVALID_AUDIO, MODEL_NOT_FOUND, UNSUPPORTED_TASK, BAD_REQUEST, INTERNAL} == set(_CODES), "failures.json and errors.py differ"
+DIARIZATION_UNAVAILABLE = "DIARIZATION_UNAVAILABLE"
+assert {INVALID_AUDIO, MODEL_NOT_FOUND, UNSUPPORTED_TASK, BAD_REQUEST, INTERNAL, DIARIZATION_UNAVAILABLE} == set(_CODES), (
+    "failures.json and errors.py differ"
+)
 
 #: Codes that no retry can fix.
 NOT_RETRYABLE = frozenset(code for code, facts in _CODES.items() if not facts["retryable"])

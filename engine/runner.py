@@ -12,7 +12,7 @@ from .scheduler import Scheduler, default_batch_size
 from .windows import SAMPLE_RATE
 #: Shorter audio than this is treated as broken, not as silence.
 MIN_SECONDS = 0.1
-ProgressCallback = Callable[[int, dict[str, Any]], None]
+ProgressCallback = Callable[[int, "dict[str, Any] | None"], None]
 
 _models: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -105,7 +105,7 @@ def transcribe(request: dict[str, Any], on_progress: ProgressCallback | None = N
     def listen(message: dict[str, Any]) -> None:
         if message["type"] == "progress":
             if on_progress:
-                on_progress(message["progress"], message["segment"])
+                on_progress(message["progress"], message.get("segment"))  # none while speakers are being found
             return
         outcome.update(message)
         done.set()

@@ -14,12 +14,15 @@ import math
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
 
+from . import diarize
 from .errors import INTERNAL, EngineError
-from .windows import SAMPLE_RATE, Job, Window, prepare, validate
+from .results import job_result, segment_item, sentences
+from .windows import SAMPLE_RATE, Job, Slot, Window, prepare, validate
 
 #: Receives a job's messages (``progress``, ``result``, ``error``) as dicts.
 Listener = Callable[[dict[str, Any]], None]
@@ -38,72 +41,6 @@ def default_batch_size(device: str) -> int:
     if configured:
         return max(1, int(configured))
     return 16 if device == "cuda" else 8
-
-
-#: Silence between windows packed into one slot, in seconds.
-PACKING_GAP = 1.0
-SLOT_SECONDS = 30.0
-
-
-class Slot:
-    """One row of a batch: a window, or several short windows (of jobs with the same prompt) one after another with
-    a second of silence between them, which the model hears as one 30 s window."""
-
-    def __init__(self) -> None:
-        self.pieces: list[tuple[Job, Window]] = []
-
-    @property
-    def packed(self) -> bool:
-        return len(self.pieces) > 1
-
-    @property
-    def duration(self) -> float:
-        return sum(window.duration for _, window in self.pieces) + PACKING_GAP * (len(self.pieces) - 1)
-
-    def starts(self) -> list[float]:
-        """Where each window begins in the slot."""
-        found, at = [], 0.0
-        for _, window in self.pieces:
-            found.append(at)
-            at += window.duration + PACKING_GAP
-        return found
-
-    def fits(self, job: Job, window: Window) -> bool:
-        """Whether the window may join this slot."""
-        return (
-            bool(self.pieces) and window.audio is not None and all(other.audio is not None for _, other in self.pieces)
-            and self.pieces[0][0].prompt == job.prompt and self.duration + PACKING_GAP + window.duration <= SLOT_SECONDS
-        )
-
-    def features(self, model: Any) -> np.ndarray:
-        if not self.packed:
-            return self.pieces[0][1].features
-        gap = np.zeros(int(PACKING_GAP * SAMPLE_RATE), dtype=np.float32)
-        parts: list[np.ndarray] = []
-        for _, window in self.pieces:
-            parts += [window.audio, gap]
-        return model.feature_extractor(np.concatenate(parts[:-1]))[..., :-1]
-
-    def split(self, segment: dict[str, Any]) -> list[dict[str, Any]]:
-        """The slot's decoded segment as one segment a window: a packed slot's words go to the window they fall in,
-        with their times moved to that window's place in its job's speech."""
-        if not self.packed:
-            return [segment]
-        starts = self.starts()
-        owned: list[list[dict[str, Any]]] = [[] for _ in self.pieces]
-        for word in segment.get("words") or []:
-            middle = (word["start"] + word["end"]) / 2
-            index = max([i for i, start in enumerate(starts) if middle >= start - PACKING_GAP / 2] or [0])
-            window = self.pieces[index][1]
-            shift = window.offset - starts[index]
-            start, end = (min(max(time + shift, window.offset), window.offset + window.duration) for time in (word["start"], word["end"]))
-            owned[index].append({**word, "start": round(start, 3), "end": round(end, 3)})
-        return [
-            {**segment, "text": "".join(w["word"] for w in words), "tokens": [],
-             "start": words[0]["start"] if words else window.offset, "end": words[-1]["end"] if words else window.offset,
-             "seek": 0, "words": words}
-            for words, (_, window) in zip(owned, self.pieces)
-        ]
 
 
 class Scheduler:
@@ -127,6 +64,9 @@ class Scheduler:
         self._turn = 0
         #: Who hears of each decoded batch (model name, rows): the processes' metrics.
         self._batch_listeners: list[Callable[[str, int], None]] = []
+        #: Diarization runs beside the transcription, one job at a time; jobs whose text is done wait here for it.
+        self._diarizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-diarize")
+        self._awaiting_speakers: dict[str, Job] = {}
         # Two preparers: a short file admitted while a long one is being cut up need not wait for it.
         for index in range(PREPARERS):
             threading.Thread(target=self._prepare_loop, name=f"engine-prepare-{index}", daemon=True).start()
@@ -157,7 +97,7 @@ class Scheduler:
             if request_id in self._listeners and request_id not in self._jobs:
                 self._dropped.add(request_id)  # still being prepared: not admitted when it is ready
             self._listeners.pop(request_id, None)
-            job = self._jobs.pop(request_id, None)
+            job = self._jobs.pop(request_id, None) or self._awaiting_speakers.pop(request_id, None)
             if job:
                 job.cancelled = True
 
@@ -174,7 +114,8 @@ class Scheduler:
             try:
                 name, _, _ = validate(request)
                 model = self._load_model(name)
-                job = prepare(request, model, self._decode(str(request.get("audio", ""))))
+                audio = self._decode(str(request.get("audio", "")))
+                job = prepare(request, model, audio)
             except EngineError as error:
                 self._prepared()
                 self._fail(request_id, error.code, error.message)
@@ -189,6 +130,8 @@ class Scheduler:
                     self._dropped.discard(request_id)
                     continue
                 self._jobs[request_id] = job
+                if diarize.asked(request):
+                    self._start_diarization(job, audio, request["diarize"])
                 if not job.windows:
                     self._send_ready(job)
                 self._lock.notify_all()
@@ -197,6 +140,42 @@ class Scheduler:
         with self._lock:
             self._preparing_now -= 1
             self._lock.notify_all()
+
+    # MARK: - Diarization
+
+    def _start_diarization(self, job: Job, audio: np.ndarray, asked: Any) -> None:
+        """Finds the job's speaker turns on the diarization thread while its windows are transcribed. Called with the
+        lock held."""
+        options = diarize.Options.from_request(asked)
+        job.speaker_names = [str(name) for name in (asked.get("names") or [])] if isinstance(asked, dict) else []
+
+        def advanced(share: float) -> None:
+            if job.cancelled:
+                raise EngineError(INTERNAL, "cancelled")
+            with self._lock:
+                job.diarized = share
+                before = job.progress
+                listener = self._listeners.get(job.id)
+                if listener and job.overall_progress() > before:
+                    listener({"type": "progress", "id": job.id, "progress": job.progress})
+
+        job.diarization = self._diarizer.submit(diarize.diarize, audio, options, advanced)
+
+    def _send_with_speakers(self, job: Job) -> None:
+        """Sends a diarized job's result once both its text and its speaker turns are in."""
+        with self._lock:
+            self._awaiting_speakers.pop(job.id, None)
+            listener = self._listeners.pop(job.id, None)
+        if not listener or job.cancelled:
+            return
+        try:
+            turns = job.diarization.result()
+        except EngineError as error:
+            listener({"type": "error", "id": job.id, "code": error.code, "message": error.message})
+        except Exception as error:  # a diarization failure fails this job only
+            listener({"type": "error", "id": job.id, "code": INTERNAL, "message": f"diarization: {type(error).__name__}: {error}"})
+        else:
+            listener({"type": "result", "id": job.id, "result": job_result(job, turns)})
 
     # MARK: - Batches
 
@@ -362,78 +341,26 @@ class Scheduler:
             for segment in restore_speech_timestamps(segments, job.speech, SAMPLE_RATE):
                 item = segment_item(len(job.segments), segment, job.word_timestamps)
                 job.segments.append(item)
+                if job.diarization is not None:
+                    job.timed.append(segment)
                 if listener:
-                    progress = int(min(99, max(0, item["end"] / job.duration * 100))) if job.duration > 0 else 99
-                    listener({"type": "progress", "id": job.id, "progress": progress, "segment": item})
+                    job.transcribed = item["end"] / job.duration if job.duration > 0 else 1.0
+                    listener({"type": "progress", "id": job.id, "progress": job.overall_progress(), "segment": item})
         if job.done:
             self._jobs.pop(job.id, None)
+            if job.diarization is not None:
+                self._awaiting_speakers[job.id] = job
+                job.diarization.add_done_callback(lambda _: self._send_with_speakers(job))
+                return
             self._listeners.pop(job.id, None)
             if listener:
                 listener({"type": "result", "id": job.id, "result": job_result(job)})
 
     def _fail(self, request_id: str, code: str, message: str) -> None:
         with self._lock:
-            self._jobs.pop(request_id, None)
+            job = self._jobs.pop(request_id, None)
+            if job:
+                job.cancelled = True  # its diarization, if any, stops
             listener = self._listeners.pop(request_id, None)
         if listener:
             listener({"type": "error", "id": request_id, "code": code, "message": message})
-
-
-#: Where a fine segment ends: after a sentence's last word, at a pause this long, or past this length.
-SENTENCE_ENDS = (".", "?", "!", "。", "？", "！")
-PAUSE_SECONDS = 0.8
-LONGEST_SECONDS = 12.0
-
-
-def sentences(segment: dict[str, Any]) -> list[dict[str, Any]]:
-    """A window's aligned text cut into segments of a sentence or so, each with its words."""
-    words = segment.get("words") or []
-    if not words:
-        return [segment] if segment["text"].strip() else []
-    pieces: list[list[dict[str, Any]]] = [[]]
-    for index, word in enumerate(words):
-        pieces[-1].append(word)
-        following = words[index + 1] if index + 1 < len(words) else None
-        if following is None:
-            break
-        ended = word["word"].strip().endswith(SENTENCE_ENDS)
-        paused = following["start"] - word["end"] >= PAUSE_SECONDS
-        too_long = word["end"] - pieces[-1][0]["start"] >= LONGEST_SECONDS
-        if ended or paused or too_long:
-            pieces.append([])
-    return [
-        {**segment, "text": "".join(w["word"] for w in piece), "start": piece[0]["start"], "end": piece[-1]["end"], "words": piece}
-        for piece in pieces
-        if piece
-    ]
-
-
-def segment_item(index: int, segment: Any, with_words: bool) -> dict[str, Any]:
-    """A segment as the canonical result holds it."""
-    item: dict[str, Any] = {
-        "id": index,
-        "start": round(segment.start, 3),
-        "end": round(segment.end, 3),
-        "text": segment.text.strip(),
-        "avg_logprob": segment.avg_logprob,
-        "no_speech_prob": segment.no_speech_prob,
-    }
-    if with_words and segment.words:
-        item["words"] = [
-            {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3), "probability": w.probability}
-            for w in segment.words
-        ]
-    return item
-
-
-def job_result(job: Job) -> dict[str, Any]:
-    """The canonical result of a finished job."""
-    return {
-        "text": " ".join(s["text"] for s in job.segments if s["text"]).strip(),
-        "language": job.language,
-        "duration": round(job.duration, 3),
-        "model": job.model_name,
-        "task": job.task,
-        "segments": job.segments,
-        "engine": "faster-whisper",
-    }

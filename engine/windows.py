@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import diarize
 from .errors import BAD_REQUEST, UNSUPPORTED_TASK, EngineError
 from .models import MULTILINGUAL, canonical_name
 
@@ -53,6 +54,15 @@ class Job:
     next_to_send: int = 0
     segments: list[dict[str, Any]] = field(default_factory=list)
     cancelled: bool = False
+    #: Speaker diarization, when asked: the turns being found beside the transcription (a Future), the caller's
+    #: known speaker names, and the segments as faster-whisper gave them (with words) to lay the turns over.
+    diarization: Any = None
+    speaker_names: list[str] = field(default_factory=list)
+    timed: list[Any] = field(default_factory=list)
+    #: The shares of the transcription and of the diarization done, and the last progress sent.
+    transcribed: float = 0.0
+    diarized: float = 0.0
+    progress: int = 0
 
     @property
     def waiting(self) -> bool:
@@ -63,11 +73,83 @@ class Job:
     def done(self) -> bool:
         return self.next_to_send >= len(self.windows)
 
+    def overall_progress(self) -> int:
+        """0–99: the transcription's share, with the diarization's last 15 % when there is one."""
+        share = self.transcribed if self.diarization is None else 0.85 * self.transcribed + 0.15 * self.diarized
+        self.progress = max(self.progress, int(min(99, max(0, share * 100))))
+        return self.progress
+
     def batch_key(self) -> tuple:
         """Jobs whose windows may share a batch: the same model, language (aligned words are split by the language's
         rules) and prompt length (the decoder wants the start of transcript at one position in a batch), and the same
         need of fine segments."""
         return (self.model_name, self.language, len(self.prompt), self.fine_segments)
+
+
+#: Silence between windows packed into one slot, in seconds.
+PACKING_GAP = 1.0
+SLOT_SECONDS = 30.0
+
+
+class Slot:
+    """One row of a batch: a window, or several short windows (of jobs with the same prompt) one after another with
+    a second of silence between them, which the model hears as one 30 s window."""
+
+    def __init__(self) -> None:
+        self.pieces: list[tuple[Job, Window]] = []
+
+    @property
+    def packed(self) -> bool:
+        return len(self.pieces) > 1
+
+    @property
+    def duration(self) -> float:
+        return sum(window.duration for _, window in self.pieces) + PACKING_GAP * (len(self.pieces) - 1)
+
+    def starts(self) -> list[float]:
+        """Where each window begins in the slot."""
+        found, at = [], 0.0
+        for _, window in self.pieces:
+            found.append(at)
+            at += window.duration + PACKING_GAP
+        return found
+
+    def fits(self, job: Job, window: Window) -> bool:
+        """Whether the window may join this slot."""
+        return (
+            bool(self.pieces) and window.audio is not None and all(other.audio is not None for _, other in self.pieces)
+            and self.pieces[0][0].prompt == job.prompt and self.duration + PACKING_GAP + window.duration <= SLOT_SECONDS
+        )
+
+    def features(self, model: Any) -> np.ndarray:
+        if not self.packed:
+            return self.pieces[0][1].features
+        gap = np.zeros(int(PACKING_GAP * SAMPLE_RATE), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for _, window in self.pieces:
+            parts += [window.audio, gap]
+        return model.feature_extractor(np.concatenate(parts[:-1]))[..., :-1]
+
+    def split(self, segment: dict[str, Any]) -> list[dict[str, Any]]:
+        """The slot's decoded segment as one segment a window: a packed slot's words go to the window they fall in,
+        with their times moved to that window's place in its job's speech."""
+        if not self.packed:
+            return [segment]
+        starts = self.starts()
+        owned: list[list[dict[str, Any]]] = [[] for _ in self.pieces]
+        for word in segment.get("words") or []:
+            middle = (word["start"] + word["end"]) / 2
+            index = max([i for i, start in enumerate(starts) if middle >= start - PACKING_GAP / 2] or [0])
+            window = self.pieces[index][1]
+            shift = window.offset - starts[index]
+            start, end = (min(max(time + shift, window.offset), window.offset + window.duration) for time in (word["start"], word["end"]))
+            owned[index].append({**word, "start": round(start, 3), "end": round(end, 3)})
+        return [
+            {**segment, "text": "".join(w["word"] for w in words), "tokens": [],
+             "start": words[0]["start"] if words else window.offset, "end": words[-1]["end"] if words else window.offset,
+             "seek": 0, "words": words}
+            for words, (_, window) in zip(owned, self.pieces)
+        ]
 
 
 def validate(request: dict[str, Any]) -> tuple[str, str, str | None]:
@@ -78,6 +160,8 @@ def validate(request: dict[str, Any]) -> tuple[str, str, str | None]:
         raise EngineError(BAD_REQUEST, f"unknown task '{task}'")
     if task == "translate" and name not in MULTILINGUAL:
         raise EngineError(UNSUPPORTED_TASK, f"model '{name}' is English-only and cannot translate")
+    if diarize.asked(request):
+        diarize.require_available()
     language = request.get("language") or None
     if name.endswith(".en"):
         language = "en"
@@ -116,7 +200,8 @@ def prepare(request: dict[str, Any], model: Any, audio: np.ndarray) -> Job:
     job = Job(
         id=str(request.get("id")), model_name=name, task=task, language=language,
         word_timestamps=bool(request.get("word_timestamps")),
-        fine_segments=bool(request.get("word_timestamps") or not request.get("text_only")), duration=len(audio) / SAMPLE_RATE,
+        fine_segments=bool(request.get("word_timestamps") or diarize.asked(request) or not request.get("text_only")),
+        duration=len(audio) / SAMPLE_RATE,
         speech=speech,
         windows=windows, tokenizer=tokenizer,
     )

@@ -1,7 +1,9 @@
 import Engine
 import Foundation
 import Hummingbird
+import Limits
 import Logging
+import RedisClient
 import ServiceLifecycle
 import Services
 import Storage
@@ -103,6 +105,9 @@ func buildApplication(backend: Backend, workers: Int, logger: Logger, requests: 
             timeout: configuration.webhookTimeout, logger: logger),
     ]
     if workers > 0 {
+        if let board = backend.diarization as? RedisDiarizationBoard, configuration.workersCanDiarize {
+            services.append(DiarizationHeartbeat(board: board, logger: logger))
+        }
         services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, logger: logger))
     }
     return Application(
@@ -128,7 +133,9 @@ func buildWorker(
 func buildTranscriber(_ configuration: ServiceConfiguration, logger: Logger) -> any Transcriber {
     switch configuration.engine {
     case .fasterWhisper:
-        let engine = EngineConfiguration(python: configuration.pythonExecutable, root: configuration.engineRoot, threads: configuration.inferenceThreads)
+        let engine = EngineConfiguration(
+            python: configuration.pythonExecutable, root: configuration.engineRoot, threads: configuration.inferenceThreads,
+            environment: ["DIARIZATION_MODEL": configuration.diarizationModel])
         return EngineProcess(configuration: engine, logger: logger)
     case .whisperCpp:
         let engine = WhisperCppConfiguration(
@@ -152,6 +159,13 @@ public func buildWorkerProcess(_ configuration: ServiceConfiguration, concurrenc
     // Stopped in reverse order: the worker drains first, then the queue closes, the metrics answer to the end and
     // the spans are flushed last.
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: QueueLifetime(queue: queue)), .init(service: worker)]
+    if configuration.workersCanDiarize, let url = configuration.redisURL {
+        var redis = try RedisConfiguration(url: url)
+        redis.clientName = "whisperapi-worker-capabilities"
+        let client = RedisClient(configuration: redis, poolSize: 1, logger: logger)
+        let board = RedisDiarizationBoard(client: client, prefix: configuration.sharedKeyPrefix)
+        services.insert(.init(service: DiarizationHeartbeat(board: board, logger: logger, ownClient: client)), at: 1)
+    }
     if let port = configuration.metricsPort {
         services.insert(.init(service: buildMetricsServer(host: configuration.host, port: port, logger: logger)), at: 0)
     }

@@ -35,6 +35,8 @@ public struct Backend: Sendable {
     public let locks: any NamedLock
     /// Tells every API server that keys or plans changed (in Redis with `REDIS_URL`, else in process).
     public let credentialNotices: any CredentialNotices
+    /// Whether some worker can diarize: on Redis, the workers' heartbeats; embedded, this process's own workers.
+    public let diarization: any DiarizationCapability
     /// With Redis: the connections of the webhook queue and the limits.
     let servicesClient: RedisClient?
 
@@ -56,7 +58,7 @@ public struct Backend: Sendable {
                 redis.clientName = "whisperapi-services"
                 return RedisClient(configuration: redis, poolSize: 2, logger: logger)
             }
-            let limitsPrefix = "whisperapi:\(configuration.queuePrefix)"  // beside, not inside, BullMQ's own keys
+            let limitsPrefix = configuration.sharedKeyPrefix
             let webhooks: any WebhookQueue = servicesClient.map {
                 RedisWebhookQueue(client: $0, prefix: configuration.queuePrefix, policy: configuration.webhookRetry, logger: logger)
             } ?? SQLWebhookQueue(database: db, policy: configuration.webhookRetry, logger: logger)
@@ -71,6 +73,8 @@ public struct Backend: Sendable {
                 locks: servicesClient.map { RedisLock(client: $0, prefix: limitsPrefix) } ?? InProcessLock(),
                 credentialNotices: servicesClient.map { RedisCredentialNotices(client: $0, prefix: limitsPrefix, logger: logger) }
                     ?? LocalCredentialNotices(directory: configuration.dataDirectory),
+                diarization: servicesClient.map { RedisDiarizationBoard(client: $0, prefix: limitsPrefix) }
+                    ?? FixedCapability(configuration.workersCanDiarize),
                 servicesClient: servicesClient)
         } catch {
             await database.shutdown()
@@ -127,7 +131,7 @@ extension Backend {
         Submission(
             transcriptions: transcriptions, usage: usage, queue: queue, storage: storage, locks: locks,
             plans: configuration.planPolicy, allowPrivateWebhooks: configuration.webhookAllowPrivate,
-            idempotency: idempotencyKeys, batches: batches)
+            idempotency: idempotencyKeys, batches: batches, diarization: diarization)
     }
 
     /// Submissions' idempotency keys, in the shared database.

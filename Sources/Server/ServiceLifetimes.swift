@@ -1,4 +1,7 @@
 import Foundation
+import Limits
+import Logging
+import RedisClient
 import ServiceLifecycle
 import WhisperAPICore
 
@@ -31,5 +34,30 @@ struct CredentialFollower: Service {
             await notices.follow()
             try? await gracefulShutdown()
         }
+    }
+}
+
+/// Keeps this process's claim that its workers can diarize current in Redis (renewed every 10 s, good for 30 s, so a
+/// dead worker stops counting within half a minute), and withdraws it when the process stops.
+struct DiarizationHeartbeat: Service {
+    let board: RedisDiarizationBoard
+    let worker = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
+    let logger: Logger
+    /// A client of its own (a standalone worker has no other), closed when the heartbeat stops.
+    var ownClient: RedisClient?
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await board.advertise(worker: worker, for: .seconds(30))
+                } catch {
+                    logger.warning("could not advertise diarization", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(10))
+            }
+        }
+        await board.withdraw(worker: worker)
+        await ownClient?.close()
     }
 }

@@ -19,6 +19,12 @@ public struct SubmitRequest: Sendable, Equatable {
     public var webhookURL: String?
     /// `vad_filter` as given: decode only the speech (Silero VAD), skipping silence; nil: the default, on.
     public var vadFilter: String?
+    /// `diarize`, `speakers`, `min_speakers` and `max_speakers` as given, and the known speakers' names.
+    public var diarize: String?
+    public var speakers: String?
+    public var minSpeakers: String?
+    public var maxSpeakers: String?
+    public var knownSpeakerNames: [String] = []
 
     public init(
         model: String? = nil, format: String? = nil, language: String? = nil, task: String? = nil, prompt: String? = nil,
@@ -34,7 +40,8 @@ public struct SubmitRequest: Sendable, Equatable {
     }
 
     /// The native form's fields (`model`, `format` or `response_format`, `language`, `task`, `prompt`,
-    /// `word_timestamps`, `webhook_url`); empty values count as absent.
+    /// `word_timestamps`, `webhook_url`, `vad_filter`, `diarize`, `speakers`, `min_speakers`, `max_speakers`,
+    /// `known_speaker_names[]`); empty values count as absent.
     public init(fields: [String: String]) {
         func value(_ name: String) -> String? {
             fields[name].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
@@ -47,6 +54,13 @@ public struct SubmitRequest: Sendable, Equatable {
         wordTimestamps = ["true", "1", "yes"].contains(value("word_timestamps")?.lowercased() ?? "")
         webhookURL = value("webhook_url")
         vadFilter = value("vad_filter")
+        diarize = value("diarize")
+        speakers = value("speakers")
+        minSpeakers = value("min_speakers")
+        maxSpeakers = value("max_speakers")
+        // Repeated fields arrive joined by commas.
+        knownSpeakerNames = (value("known_speaker_names[]") ?? value("known_speaker_names") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }
 
@@ -80,14 +94,16 @@ public struct Submission: Sendable {
     let webhookTargets: WebhookTargetCheck
     let idempotency: IdempotencyRepository
     let batches: BatchRepository
+    let diarization: any DiarizationCapability
     /// How long an `Idempotency-Key` names its first request.
     public static let idempotencyWindow: TimeInterval = 24 * 3600
 
     public init(
         transcriptions: TranscriptionRepository, usage: UsageRepository, queue: any TranscriptionQueue, storage: any ObjectStorage,
         locks: any NamedLock, plans: PlanPolicy, allowPrivateWebhooks: Bool, idempotency: IdempotencyRepository,
-        batches: BatchRepository
+        batches: BatchRepository, diarization: any DiarizationCapability
     ) {
+        self.diarization = diarization
         self.idempotency = idempotency
         self.batches = batches
         self.transcriptions = transcriptions
@@ -169,6 +185,9 @@ public struct Submission: Sendable {
                 allowed: limits.models)
         }
         if let url = options.webhookURL { try await webhookTargets.check(url) }
+        if options.diarization != nil, await !diarization.available() {
+            throw APIError(.diarizationUnavailable, "no worker of this deployment can diarize speakers; install it with WITH_DIARIZATION=1 make setup")
+        }
         return options
     }
 
@@ -206,7 +225,8 @@ public struct Submission: Sendable {
                 transcriptionId: item.id.lowercasedString, userId: item.userId.lowercasedString,
                 s3AudioUrl: item.audioKey, model: options.model, format: options.format.rawValue, language: options.language,
                 task: options.task.rawValue, prompt: options.prompt, wordTimestamps: options.wordTimestamps,
-                textOnly: options.textOnly ? true : nil, vadFilter: options.vadFilter ? nil : false, traceparent: TraceContext.current())
+                textOnly: options.textOnly ? true : nil, vadFilter: options.vadFilter ? nil : false, diarize: options.diarization,
+                traceparent: TraceContext.current())
         }
         let transcriptions = self.transcriptions
         let batches = self.batches
@@ -273,6 +293,8 @@ struct SubmitOptions: Equatable {
     var vadFilter: Bool
     /// Where the end is reported (checked against the webhook target policy by `Submission`).
     var webhookURL: String?
+    /// Speaker diarization, when asked (`diarize`, a speaker count or bound, or the `diarized_json` format).
+    var diarization: DiarizationOptions?
 
     init(_ request: SubmitRequest) throws {
         guard let model = WhisperModels.resolve(request.model) else {
@@ -309,8 +331,43 @@ struct SubmitOptions: Equatable {
         self.task = task
         self.prompt = request.prompt
         self.wordTimestamps = request.wordTimestamps
-        self.textOnly = (request.textOnly || format == .text) && !request.wordTimestamps
         self.webhookURL = request.webhookURL
+        diarization = try Self.diarization(request, format: format)
+        // Speakers are laid over words: a diarized job's segments are cut at sentences whatever its format.
+        self.textOnly = (request.textOnly || format == .text) && !request.wordTimestamps && diarization == nil
+    }
+
+    /// The request's diarization: asked by `diarize=true`, by a speaker count or bound, or by `diarized_json`.
+    static func diarization(_ request: SubmitRequest, format: ResultFormat) throws -> DiarizationOptions? {
+        var asked = format == .diarizedJSON
+        if let text = request.diarize?.lowercased() {
+            guard let value = ["true": true, "1": true, "false": false, "0": false][text] else {
+                throw APIError(.invalidDiarize, "diarize must be true or false", allowed: ["true", "false"])
+            }
+            asked = asked || value
+        }
+        func count(_ text: String?, _ field: String) throws -> Int? {
+            guard let text else { return nil }
+            guard let value = Int(text), (1...DiarizationOptions.mostSpeakers).contains(value) else {
+                throw APIError(.invalidSpeakers, "\(field) must be a whole number from 1 to \(DiarizationOptions.mostSpeakers)")
+            }
+            asked = true
+            return value
+        }
+        let options = DiarizationOptions(
+            speakers: try count(request.speakers, "speakers"), minSpeakers: try count(request.minSpeakers, "min_speakers"),
+            maxSpeakers: try count(request.maxSpeakers, "max_speakers"),
+            names: request.knownSpeakerNames.isEmpty ? nil : request.knownSpeakerNames)
+        if let low = options.minSpeakers, let high = options.maxSpeakers, low > high {
+            throw APIError(.invalidSpeakers, "min_speakers (\(low)) is more than max_speakers (\(high))")
+        }
+        if let names = options.names {
+            guard names.count <= DiarizationOptions.mostSpeakers, names.allSatisfy({ $0.count <= 64 }) else {
+                throw APIError(.invalidSpeakers, "known_speaker_names[] takes at most \(DiarizationOptions.mostSpeakers) names of up to 64 characters")
+            }
+            asked = true
+        }
+        return asked ? options : nil
     }
 }
 

@@ -31,6 +31,7 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let crossSiteRequest = ErrorCode("CROSS_SITE_REQUEST", 403)
     public static let csrfTokenInvalid = ErrorCode("CSRF_TOKEN_INVALID", 403)
     public static let databaseUnavailable = ErrorCode("DATABASE_UNAVAILABLE", 503)
+    public static let diarizationUnavailable = ErrorCode("DIARIZATION_UNAVAILABLE", 422)
     public static let emailTaken = ErrorCode("EMAIL_TAKEN", 409)
     public static let emptyBatch = ErrorCode("EMPTY_BATCH", 400)
     public static let emptyFile = ErrorCode("EMPTY_FILE", 400)
@@ -50,6 +51,7 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     /// An `Idempotency-Key` used again within 24 h with a different request.
     public static let idempotencyKeyReused = ErrorCode("IDEMPOTENCY_KEY_REUSED", 422)
     public static let invalidCursor = ErrorCode("INVALID_CURSOR", 400)
+    public static let invalidDiarize = ErrorCode("INVALID_DIARIZE", 400)
     public static let invalidEmail = ErrorCode("INVALID_EMAIL", 400)
     public static let invalidFormat = ErrorCode("INVALID_FORMAT", 400)
     public static let invalidLanguage = ErrorCode("INVALID_LANGUAGE", 400)
@@ -59,6 +61,7 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let invalidPlan = ErrorCode("INVALID_PLAN", 400)
     public static let invalidPrompt = ErrorCode("INVALID_PROMPT", 400)
     public static let invalidSignature = ErrorCode("INVALID_SIGNATURE", 403)
+    public static let invalidSpeakers = ErrorCode("INVALID_SPEAKERS", 400)
     public static let invalidStatus = ErrorCode("INVALID_STATUS", 400)
     public static let invalidStream = ErrorCode("INVALID_STREAM", 400)
     public static let invalidTask = ErrorCode("INVALID_TASK", 400)

@@ -17,6 +17,8 @@ public struct TranscriptionJobData: Codable, Sendable, Equatable {
     public var textOnly: Bool?
     /// False: decode all the audio, silence included. Absent: decode only the speech the VAD finds (the default).
     public var vadFilter: Bool?
+    /// Speaker diarization, when asked. Absent: none.
+    public var diarize: DiarizationOptions?
     /// The W3C trace context of the request that queued the job (`00-<trace id>-<span id>-<flags>`), when tracing is
     /// on: every worker continues that trace. Absent: the job starts a trace of its own.
     public var traceparent: String?
@@ -24,8 +26,9 @@ public struct TranscriptionJobData: Codable, Sendable, Equatable {
     public init(
         transcriptionId: String, userId: String, s3AudioUrl: String, model: String, format: String,
         language: String? = nil, task: String = "transcribe", prompt: String? = nil, wordTimestamps: Bool = false,
-        textOnly: Bool? = nil, vadFilter: Bool? = nil, traceparent: String? = nil
+        textOnly: Bool? = nil, vadFilter: Bool? = nil, diarize: DiarizationOptions? = nil, traceparent: String? = nil
     ) {
+        self.diarize = diarize
         self.transcriptionId = transcriptionId
         self.userId = userId
         self.s3AudioUrl = s3AudioUrl

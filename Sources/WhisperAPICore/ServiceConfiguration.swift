@@ -46,6 +46,9 @@ public struct ServiceConfiguration: Sendable {
     public var ggmlDirectory: String
     /// Which conversion whisper.cpp loads (`WHISPER_GGML_WEIGHTS`: `q8_0`, the default, or `f16`).
     public var ggmlWeights: String
+    /// The exported speaker-embedding model (`DIARIZATION_MODEL`, default `models/campplus.onnx`, made by
+    /// `WITH_DIARIZATION=1 make setup`): with it, the faster-whisper engine diarizes speakers.
+    public var diarizationModel: String
     /// Beam search width for both engines (`WHISPER_BEAM_SIZE`, default 5; the Python engine reads it itself).
     public var beamSize: Int
     /// Email of the admin user created on first start.
@@ -148,6 +151,7 @@ public struct ServiceConfiguration: Sendable {
         whisperLibrary = environment["WHISPER_LIBRARY"] ?? "\(engineRoot)/.whispercpp/lib/libwhisper.so"
         ggmlDirectory = environment["WHISPER_GGML_DIR"] ?? "\(engineRoot)/models"
         ggmlWeights = value("WHISPER_GGML_WEIGHTS") ?? "q8_0"
+        diarizationModel = environment["DIARIZATION_MODEL"] ?? "\(engineRoot)/models/campplus.onnx"
         beamSize = int("WHISPER_BEAM_SIZE", 5, in: 1...16)
         if !["q8_0", "f16"].contains(ggmlWeights) {
             problems.append("WHISPER_GGML_WEIGHTS must be q8_0 or f16, not '\(ggmlWeights)'")
@@ -246,5 +250,16 @@ public struct ObjectStoreSettings: Sendable, Equatable {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.forcePathStyle = forcePathStyle
+    }
+}
+
+extension ServiceConfiguration {
+    /// Where the service keeps what its processes share in Redis (limits, locks, notices, worker capabilities):
+    /// `whisperapi:<QUEUE_PREFIX>`, beside, not inside, BullMQ's own keys.
+    public var sharedKeyPrefix: String { "whisperapi:\(queuePrefix)" }
+
+    /// Whether this process's workers can diarize speakers: the faster-whisper engine with the model installed.
+    public var workersCanDiarize: Bool {
+        engine == .fasterWhisper && FileManager.default.fileExists(atPath: diarizationModel)
     }
 }

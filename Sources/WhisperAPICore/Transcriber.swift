@@ -29,9 +29,11 @@ public struct TranscriptionRequest: Codable, Sendable {
     public var textOnly: Bool
     /// Decode only the speech the VAD finds (faster-whisper's bundled Silero model); false: all the audio.
     public var vadFilter: Bool
+    /// Speaker diarization, when asked.
+    public var diarize: DiarizationOptions?
 
     enum CodingKeys: String, CodingKey {
-        case id, audio, model, language, task, prompt
+        case id, audio, model, language, task, prompt, diarize
         case wordTimestamps = "word_timestamps"
         case textOnly = "text_only"
         case vadFilter = "vad_filter"
@@ -39,8 +41,9 @@ public struct TranscriptionRequest: Codable, Sendable {
 
     public init(
         id: String, audio: String, model: String, language: String?, task: String, prompt: String?, wordTimestamps: Bool,
-        textOnly: Bool = false, vadFilter: Bool = true
+        textOnly: Bool = false, vadFilter: Bool = true, diarize: DiarizationOptions? = nil
     ) {
+        self.diarize = diarize
         self.id = id
         self.audio = audio
         self.model = model
@@ -62,7 +65,7 @@ public struct TranscriptionFailure: Error, Sendable, Equatable {
     /// fault. The Python side reads the same table from `engine/failures.json` (a test keeps the two equal).
     public static let engineCodes: [String: (retryable: Bool, client: Bool)] = [
         "INVALID_AUDIO": (false, true), "UNSUPPORTED_TASK": (false, true), "BAD_REQUEST": (false, true),
-        "MODEL_NOT_FOUND": (false, false), "ENGINE_ERROR": (true, false),
+        "MODEL_NOT_FOUND": (false, false), "ENGINE_ERROR": (true, false), "DIARIZATION_UNAVAILABLE": (false, true),
     ]
 
     /// Whether trying again could help: bad audio or a missing model will fail the same way.

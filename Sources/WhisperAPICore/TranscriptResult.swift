@@ -11,14 +11,20 @@ public struct TranscriptResult: Codable, Sendable, Equatable {
         public var avgLogprob: Double?
         public var noSpeechProb: Double?
         public var words: [Word]?
+        /// Who spoke it, when the job was diarized (`SPEAKER_1`, or a name the client gave).
+        public var speaker: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, start, end, text, words
+            case id, start, end, text, words, speaker
             case avgLogprob = "avg_logprob"
             case noSpeechProb = "no_speech_prob"
         }
 
-        public init(id: Int, start: Double, end: Double, text: String, avgLogprob: Double? = nil, noSpeechProb: Double? = nil, words: [Word]? = nil) {
+        public init(
+            id: Int, start: Double, end: Double, text: String, avgLogprob: Double? = nil, noSpeechProb: Double? = nil, words: [Word]? = nil,
+            speaker: String? = nil
+        ) {
+            self.speaker = speaker
             self.id = id
             self.start = start
             self.end = end
@@ -35,12 +41,30 @@ public struct TranscriptResult: Codable, Sendable, Equatable {
         public var start: Double
         public var end: Double
         public var probability: Double?
+        public var speaker: String?
 
-        public init(word: String, start: Double, end: Double, probability: Double? = nil) {
+        public init(word: String, start: Double, end: Double, probability: Double? = nil, speaker: String? = nil) {
+            self.speaker = speaker
             self.word = word
             self.start = start
             self.end = end
             self.probability = probability
+        }
+    }
+
+    /// One speaker of a diarized job and the seconds the diarization gave them.
+    public struct Speaker: Codable, Sendable, Equatable {
+        public var speaker: String
+        public var speakingTime: Double
+
+        enum CodingKeys: String, CodingKey {
+            case speaker
+            case speakingTime = "speaking_time"
+        }
+
+        public init(speaker: String, speakingTime: Double) {
+            self.speaker = speaker
+            self.speakingTime = speakingTime
         }
     }
 
@@ -52,10 +76,14 @@ public struct TranscriptResult: Codable, Sendable, Equatable {
     public var segments: [Segment]
     /// The engine that ran (`faster-whisper` or `whisper.cpp`); absent in results written before engines were named.
     public var engine: String?
+    /// The speakers of a diarized job, in order of first appearance; absent when it was not diarized.
+    public var speakers: [Speaker]?
 
     public init(
-        text: String, language: String?, duration: Double, model: String, task: String? = nil, segments: [Segment], engine: String? = nil
+        text: String, language: String?, duration: Double, model: String, task: String? = nil, segments: [Segment], engine: String? = nil,
+        speakers: [Speaker]? = nil
     ) {
+        self.speakers = speakers
         self.text = text
         self.language = language
         self.duration = duration

@@ -126,6 +126,8 @@ public enum ResultFormat: String, Codable, Sendable, CaseIterable {
     case srt
     case vtt
     case verboseJSON = "verbose_json"
+    /// OpenAI's speaker-labelled segments; asking for it asks for diarization.
+    case diarizedJSON = "diarized_json"
 
     /// The extension a file of this format is named with.
     public var fileExtension: String {
@@ -135,6 +137,7 @@ public enum ResultFormat: String, Codable, Sendable, CaseIterable {
         case .srt: "srt"
         case .vtt: "vtt"
         case .verboseJSON: "verbose.json"
+        case .diarizedJSON: "diarized.json"
         }
     }
 }

@@ -62,6 +62,9 @@ public actor WhisperCppEngine: Transcriber {
         guard ["transcribe", "translate"].contains(request.task) else {
             throw TranscriptionFailure(code: "BAD_REQUEST", message: "unknown task '\(request.task)'")
         }
+        if request.diarize != nil {
+            throw TranscriptionFailure(code: "DIARIZATION_UNAVAILABLE", message: "the whisper.cpp engine does not diarize speakers; use faster-whisper")
+        }
         let model = try load(name)
         if request.task == "translate" && !model.multilingual {
             throw TranscriptionFailure(code: "UNSUPPORTED_TASK", message: "model '\(name)' is English-only and cannot translate")

@@ -26,7 +26,7 @@ public struct TranscriptionProcessor: Sendable {
             let request = TranscriptionRequest(
                 id: job.id, audio: audio.path, model: data.model, language: data.language, task: data.task,
                 prompt: data.prompt, wordTimestamps: data.wordTimestamps, textOnly: data.textOnly ?? false,
-                vadFilter: data.vadFilter ?? true)
+                vadFilter: data.vadFilter ?? true, diarize: data.diarize)
             let result = try await withSpan("engine run") { span in
                 let started = ContinuousClock.now
                 let result = try await transcriber.transcribe(request, onProgress: onProgress)

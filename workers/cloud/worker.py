@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -38,7 +39,7 @@ if str(REPOSITORY) not in sys.path:
 from bullmq import Job, UnrecoverableError, Worker  # noqa: E402
 
 from engine import runner  # noqa: E402
-from engine import errors  # noqa: E402
+from engine import diarize, errors  # noqa: E402
 from engine.errors import EngineError  # noqa: E402
 from workers.cloud import metrics, tracing  # noqa: E402
 
@@ -139,10 +140,12 @@ class Transcriber:
                 if "404" in str(error) or "NoSuchKey" in str(error):
                     raise Exception("AUDIO_NOT_FOUND: the uploaded audio is no longer in storage") from None
                 raise
-            def on_progress(value: int, segment: dict[str, Any]) -> None:
+            def on_progress(value: int, segment: dict[str, Any] | None) -> None:
                 # The same progress value the Swift workers store: the number and the segment just
                 # transcribed, so clients can follow the text (stream=true, any API server).
-                reported = {"progress": value, "segment": {"id": segment["id"], "text": segment["text"]}}
+                reported: dict[str, Any] = {"progress": value}
+                if segment:
+                    reported["segment"] = {"id": segment["id"], "text": segment["text"]}
                 asyncio.run_coroutine_threadsafe(job.updateProgress(reported), loop)
 
             request = {
@@ -154,6 +157,7 @@ class Transcriber:
                 "word_timestamps": bool(data.get("wordTimestamps")),
                 "text_only": bool(data.get("textOnly")),
                 "vad_filter": data.get("vadFilter") is not False,
+                "diarize": data.get("diarize"),
             }
             try:
                 engine_began = time.monotonic()
@@ -182,6 +186,36 @@ class Transcriber:
         }
 
 
+#: How long a worker's claim that it can diarize lasts, and how often it renews it (as the Swift workers do).
+CLAIM_SECONDS, RENEW_SECONDS = 30, 10
+
+
+async def advertise_diarization(settings: Settings, stop: asyncio.Event) -> None:
+    """Claims in Redis, until ``stop``, that this worker can diarize: API servers then accept ``diarize=true``. The
+    claim is this worker's id in the sorted set ``whisperapi:<prefix>:capability:diarization``, scored by when it
+    runs out; it is withdrawn when the worker stops."""
+    from redis import asyncio as aioredis
+
+    key = f"whisperapi:{settings.prefix}:capability:diarization"
+    worker = f"{socket.gethostname()}:{os.getpid()}:cloud"
+    client = aioredis.from_url(settings.redis_url)
+    try:
+        while not stop.is_set():
+            now = time.time()
+            try:
+                await client.zadd(key, {worker: now + CLAIM_SECONDS})
+                await client.zremrangebyscore(key, "-inf", now)
+            except Exception as error:  # Redis away for a moment: the claim runs out, the next renewal restores it
+                log.warning("could not advertise diarization: %s", error)
+            try:
+                await asyncio.wait_for(stop.wait(), RENEW_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+        await client.zrem(key, worker)
+    finally:
+        await client.aclose()
+
+
 async def run(settings: Settings) -> None:
     """Works until SIGTERM or SIGINT, then lets running jobs finish and closes."""
     stop = asyncio.Event()
@@ -200,6 +234,7 @@ async def run(settings: Settings) -> None:
         },
     )
     worker.on("failed", lambda job, error: log.warning("job failed: %s", error))
+    heartbeat = asyncio.create_task(advertise_diarization(settings, stop)) if diarize.available() else None
     metrics.serve(settings.metrics_port, settings.concurrency)
     tracing.setup()
     runner.scheduler().on_batch(metrics.batch)
@@ -207,6 +242,8 @@ async def run(settings: Settings) -> None:
     await stop.wait()
     print("cloud worker stopping: finishing running jobs", flush=True)
     await worker.close()
+    if heartbeat:
+        await heartbeat
     tracing.shutdown()
 
 

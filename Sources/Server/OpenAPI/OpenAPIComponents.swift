@@ -39,6 +39,9 @@ enum APIComponents {
         "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .string,
         "webhook_url": .string(description: "http(s) URL told of the end; signed with the key's webhook secret"),
         "vad_filter": .string(description: "true (the default): decode only the speech; false: all the audio, silence included"),
+        "diarize": .string(description: "true: label who spoke when (422 DIARIZATION_UNAVAILABLE where no worker can)"),
+        "speakers": .string(description: "the number of speakers, when known (1-20); implies diarize"),
+        "min_speakers": .string, "max_speakers": .string,
     ]
 
     /// `fields` followed by the submit options.
@@ -49,7 +52,7 @@ enum APIComponents {
     }
 
     private static let formSchemas: Schemas = [
-        ("Format", Schema.oneOf("json", "text", "srt", "vtt", "verbose_json")),
+        ("Format", Schema.oneOf("json", "text", "srt", "vtt", "verbose_json", "diarized_json")),
         ("Status", Schema.oneOf("QUEUED", "PROCESSING", "COMPLETED", "FAILED", "CANCELLED", "EXPIRED")),
         ("Plan", Schema.oneOf("FREE", "PRO", "PAYG")),
         ("UploadForm", Schema.object([:], optional: withFormOptions([
@@ -63,16 +66,17 @@ enum APIComponents {
         ("BatchURLs", Schema.object(["audio_urls": .array(description: "http(s) URLs the server downloads, in order", items: .string)], optional: [
             "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
             "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .boolean, "webhook_url": .string,
-            "vad_filter": .boolean,
+            "vad_filter": .boolean, "diarize": .boolean, "speakers": .integer, "min_speakers": .integer, "max_speakers": .integer,
         ])),
         ("URLSubmission", Schema.object(["audio_url": .string(description: "an http(s) URL the server downloads the audio from")], optional: [
             "model": Schema.oneOf("tiny.en", "base", "whisper-1"), "format": Schema.ref("Format"), "language": .string, "prompt": .string,
             "task": Schema.oneOf("transcribe", "translate"), "word_timestamps": .boolean, "webhook_url": .string,
-            "vad_filter": .boolean,
+            "vad_filter": .boolean, "diarize": .boolean, "speakers": .integer, "min_speakers": .integer, "max_speakers": .integer,
         ])),
         ("OpenAIForm", Schema.object(["file": Schema.binary, "model": .string], optional: [
             "language": .string, "prompt": .string, "response_format": Schema.ref("Format"), "temperature": .number,
             "timestamp_granularities[]": .array(items: Schema.oneOf("word", "segment")), "stream": .boolean, "webhook_url": .string,
+            "known_speaker_names[]": .array(description: "names for the speakers in order of first appearance (diarized_json)", items: .string),
             "chunking_strategy": .string(description: "\"auto\" or a server_vad object: speech only (our default)"),
         ])),
     ]
