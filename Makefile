@@ -1,5 +1,5 @@
 # WhisperAPI: `make run` serves on :8080 in embedded mode (a release build); `make test` runs every test.
-.PHONY: run setup build test test-deps clean bench bench-queue bench-multipart
+.PHONY: run setup setup-diarization build test test-deps clean bench bench-queue bench-multipart
 
 PORT ?= 8080
 
@@ -11,10 +11,14 @@ run:
 setup:
 	./scripts/setup.sh
 
+# Speaker diarization (also `WITH_DIARIZATION=1 make setup`): exports the CAM++ model once; see the README.
+setup-diarization:
+	./scripts/setup-diarization.sh
+
 build:
 	swift build --product whisperapi
 
-test: test-deps setup
+test: test-deps setup setup-diarization
 	./scripts/test.sh
 
 test-deps:

@@ -230,8 +230,9 @@ def _mel_banks(low: float = 20.0, high: float = SAMPLE_RATE / 2) -> np.ndarray:
 
 
 def cluster(embeddings: np.ndarray, options: Options) -> np.ndarray:
-    """A speaker number per embedding: spectral clustering of the pruned cosine-similarity graph, with the speaker
-    count from the largest gap between the Laplacian's eigenvalues (within the caller's bounds) unless it is given."""
+    """A speaker number per embedding: spectral clustering (Ng, Jordan and Weiss) of the pruned cosine-similarity
+    graph, with the speaker count read from the normalised Laplacian's eigenvalues (within the caller's bounds) unless
+    it is given."""
     count = len(embeddings)
     similarity = embeddings @ embeddings.T
     # Keep each row's strongest links only (at least 6, or the top 2 %): the graph then falls apart by speaker.
@@ -242,21 +243,33 @@ def cluster(embeddings: np.ndarray, options: Options) -> np.ndarray:
     pruned[rows, strongest] = similarity[rows, strongest]
     affinity = np.maximum(0.5 * (pruned + pruned.T), 0.0)
     np.fill_diagonal(affinity, 0.0)
-    laplacian = np.diag(affinity.sum(axis=1)) - affinity
+    scale = 1.0 / np.sqrt(np.maximum(affinity.sum(axis=1), 1e-9))
+    laplacian = np.eye(count) - scale[:, None] * affinity * scale[None, :]
     eigenvalues, eigenvectors = np.linalg.eigh(laplacian)
     if options.speakers:
         speakers = min(options.speakers, count)
     else:
-        low = max(1, options.min_speakers)
-        high = max(low, min(options.max_speakers, count - 1))
-        gaps = np.diff(eigenvalues[low - 1:high + 1])
-        speakers = int(np.argmax(gaps)) + low if len(gaps) else low
+        speakers = speaker_count(eigenvalues, options, most=max(1, count // MIN_CLUSTER_PIECES))
     if speakers <= 1:
         return np.zeros(count, dtype=int)
-    labels = kmeans(eigenvectors[:, :speakers], speakers)
+    spectral = eigenvectors[:, :speakers]
+    spectral = spectral / np.maximum(np.linalg.norm(spectral, axis=1, keepdims=True), 1e-9)
+    labels = kmeans(spectral, speakers)
     if not options.speakers:
         labels = fold_strays(labels, embeddings)
     return labels
+
+
+def speaker_count(eigenvalues: np.ndarray, options: Options, most: int) -> int:
+    """The eigengap estimate: the first gap between consecutive eigenvalues that is nearly (3/4 of) the largest one.
+    The largest gap alone over-splits short recordings, where a few noisy eigenvalues jump further than the real
+    break; taking the first big one prefers fewer speakers when the evidence is close."""
+    low = max(1, options.min_speakers)
+    high = max(low, min(options.max_speakers, most))
+    gaps = np.diff(eigenvalues[low - 1:high + 1])
+    if len(gaps) == 0:
+        return low
+    return int(np.flatnonzero(gaps >= 0.75 * gaps.max())[0]) + low
 
 
 def kmeans(points: np.ndarray, k: int, restarts: int = 8, rounds: int = 100) -> np.ndarray:

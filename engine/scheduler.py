@@ -169,13 +169,13 @@ class Scheduler:
         if not listener or job.cancelled:
             return
         try:
-            turns = job.diarization.result()
+            result = job_result(job, job.diarization.result())
         except EngineError as error:
             listener({"type": "error", "id": job.id, "code": error.code, "message": error.message})
-        except Exception as error:  # a diarization failure fails this job only
+        except Exception as error:  # a diarization failure fails this job only, and never leaves it waiting
             listener({"type": "error", "id": job.id, "code": INTERNAL, "message": f"diarization: {type(error).__name__}: {error}"})
         else:
-            listener({"type": "result", "id": job.id, "result": job_result(job, turns)})
+            listener({"type": "result", "id": job.id, "result": result})
 
     # MARK: - Batches
 

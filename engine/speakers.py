@@ -2,6 +2,7 @@
 that spans a change of speaker is split at the word boundary nearest the change."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 from .diarize import Turn
@@ -53,7 +54,7 @@ def split_by_speaker(segments: Sequence[Any], turns: Sequence[Turn]) -> list[tup
 def _piece(segment: Any, words: list[Any], whole: bool) -> Any:
     if whole:
         return segment
-    return segment._replace(start=words[0].start, end=words[-1].end, text="".join(word.word for word in words), words=words)
+    return dataclasses.replace(segment, start=words[0].start, end=words[-1].end, text="".join(word.word for word in words), words=words)
 
 
 def _smoothed(labels: list[int], words: Sequence[Any]) -> list[int]:

@@ -25,6 +25,8 @@ fi
 .venv/bin/python -m engine.ggml
 .venv/bin/python -m engine.ggml --quantize q8_0
 ./scripts/build-whispercpp.sh
+# Speaker diarization only when asked: it needs a one-off export with torch (see scripts/setup-diarization.sh).
+if [ "${WITH_DIARIZATION:-0}" = 1 ]; then ./scripts/setup-diarization.sh; fi
 
 echo "==> building whisperapi ($configuration)"
 swift build -c "$configuration" --product whisperapi 2>&1 | grep -vE "^\[|warning: 'swift-distributed-tracing'|CMakeLists.txt" || true

@@ -47,6 +47,33 @@ import WhisperAPICore
         }
     }
 
+    @Test func diarizationReachesTheJobWhereAWorkerCanAndIsRefusedWhereNone() async throws {
+        let model = FileManager.default.temporaryDirectory.appendingPathComponent("campplus-\(UUID().uuidString).onnx")
+        try Data("model".utf8).write(to: model)
+        defer { try? FileManager.default.removeItem(at: model) }
+        var request = SubmitRequest(format: "text")
+        request.speakers = "2"
+        request.knownSpeakerNames = ["Ann"]
+        try await APIHarness.withBackend(environment: ["DIARIZATION_MODEL": model.path]) { harness, _ in
+            let pro = try await identity(harness, email: "pro@example.com")
+            let (row, _) = try await harness.backend.submission.submit(by: pro, maxFileBytes: 1 << 20, receive: audio(wavBytes(), request))
+            let data = try #require(try await harness.backend.queue.getJobStatus(row.jobId ?? "")?.data)
+            #expect(data.diarize == DiarizationOptions(speakers: 2, names: ["Ann"]))
+            #expect(data.textOnly == nil, "speakers are laid over words, so even a text result is cut at sentences")
+        }
+        try await APIHarness.withBackend(environment: ["DIARIZATION_MODEL": "/nonexistent/campplus.onnx"]) { harness, _ in
+            let pro = try await identity(harness, email: "pro@example.com")
+            do {
+                _ = try await harness.backend.submission.submit(by: pro, maxFileBytes: 1 << 20, receive: audio(wavBytes(), request))
+                Issue.record("a diarized submit was accepted with no worker able to diarize")
+            } catch let error as APIError {
+                #expect(error.errorCode == .diarizationUnavailable && error.statusCode == 422)
+            }
+            let plain = try await harness.backend.submission.submit(by: pro, maxFileBytes: 1 << 20, receive: audio(wavBytes(), SubmitRequest()))
+            #expect(try await harness.backend.queue.getJobStatus(plain.transcription.jobId ?? "")?.data.diarize == nil)
+        }
+    }
+
     @Test func aRefusedSubmissionLeavesNothingBehind() async throws {
         try await APIHarness.withBackend(environment: ["PLAN_FREE_MODELS": "tiny.en"]) { harness, _ in
             let free = try await identity(harness, email: "free@example.com")
