@@ -51,9 +51,10 @@ import WhisperAPICore
         let model = FileManager.default.temporaryDirectory.appendingPathComponent("campplus-\(UUID().uuidString).onnx")
         try Data("model".utf8).write(to: model)
         defer { try? FileManager.default.removeItem(at: model) }
-        var request = SubmitRequest(format: "text")
-        request.speakers = "2"
-        request.knownSpeakerNames = ["Ann"]
+        var asked = SubmitRequest(format: "text")
+        asked.speakers = "2"
+        asked.knownSpeakerNames = ["Ann"]
+        let request = asked
         try await APIHarness.withBackend(environment: ["DIARIZATION_MODEL": model.path]) { harness, _ in
             let pro = try await identity(harness, email: "pro@example.com")
             let (row, _) = try await harness.backend.submission.submit(by: pro, maxFileBytes: 1 << 20, receive: audio(wavBytes(), request))
