@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import time
 import wave
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 import requests
 
-from e2e.support import ROOT, free_port, parse_srt, parse_vtt, speak
+from e2e.support import ROOT, free_port, parse_srt, parse_vtt
 from e2e.test_cloud import CloudWorker, shared_env  # noqa: F401 (a fixture)
 
 MODEL = ROOT / "models" / "campplus.onnx"
@@ -39,8 +41,6 @@ def conversation(folder: Path, speakers: int, lines: list[str] = LINES) -> tuple
     for index, line in enumerate(lines):
         voice, pitch = VOICES[index % speakers]
         path = folder / f"line-{speakers}-{index}.wav"
-        import subprocess
-
         subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", "150", "-w", str(path), line], check=True)
         with wave.open(str(path)) as clip:
             rate = clip.getframerate()
@@ -170,8 +170,6 @@ def test_on_redis_only_a_worker_that_can_diarize_makes_it_accepted(cluster, talk
     path, turns = talks[2]
     refused = api.submit(key, path, diarize="true")
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "DIARIZATION_UNAVAILABLE", refused.text
-    import time
-
     able = add_worker({"METRICS_PORT": str(free_port())})
     deadline = time.time() + 30
     while api.submit(key, path, diarize="true").status_code != 202:
@@ -189,8 +187,6 @@ def test_the_python_cloud_worker_diarizes(tmp_path, shared_env, server_factory, 
     try:
         key = api.new_key("speakers@example.com", "PRO")
         path, turns = talks[3]
-        import time
-
         deadline = time.time() + 30
         while api.submit(key, path, diarize="true").status_code != 202:
             assert time.time() < deadline, cloud.log()[-2000:]

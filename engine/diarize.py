@@ -39,20 +39,24 @@ EMBEDDING_BATCH = 64
 
 @dataclass(frozen=True)
 class Options:
-    """What the caller knows of the speakers: an exact count, or bounds for the eigengap."""
+    """What the caller knows of the speakers: an exact count, or bounds for the eigengap, and names for them in order
+    of first appearance."""
 
     speakers: int | None = None
     min_speakers: int = 1
     max_speakers: int = DEFAULT_MAX_SPEAKERS
+    names: tuple[str, ...] = ()
 
     @staticmethod
     def from_request(value: object) -> "Options":
-        """``diarize`` as a request carries it: ``true``, or an object with ``speakers``/``min_speakers``/``max_speakers``."""
+        """``diarize`` as a request carries it: ``true``, or an object with ``speakers``/``min_speakers``/
+        ``max_speakers``/``names``."""
         fields = value if isinstance(value, dict) else {}
         speakers = fields.get("speakers")
         low = int(fields.get("min_speakers") or 1)
         high = int(fields.get("max_speakers") or max(DEFAULT_MAX_SPEAKERS, low))
-        return Options(int(speakers) if speakers else None, max(1, low), max(1, low, high))
+        names = tuple(str(name) for name in fields.get("names") or ())
+        return Options(int(speakers) if speakers else None, max(1, low), max(1, low, high), names)
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,7 @@ class Scheduler:
         """Finds the job's speaker turns on the diarization thread while its windows are transcribed. Called with the
         lock held."""
         options = diarize.Options.from_request(asked)
-        job.speaker_names = [str(name) for name in (asked.get("names") or [])] if isinstance(asked, dict) else []
+        job.speaker_names = list(options.names)
 
         def advanced(share: float) -> None:
             if job.cancelled:

@@ -2,7 +2,9 @@
 that spans a change of speaker is split at the word boundary nearest the change."""
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import itertools
 from typing import Any, Sequence
 
 from .diarize import Turn
@@ -13,18 +15,23 @@ SHORTEST_TURN_SECONDS = 0.5
 
 
 def speaker_at(start: float, end: float, turns: Sequence[Turn]) -> int:
-    """The cluster that covers most of [start, end]; where none covers any of it, the one nearest in time."""
+    """The cluster that covers most of [start, end]; where none covers any of it, the one nearest in time. ``turns``
+    are in time order and do not overlap (as ``diarize`` returns them), so only the few around [start, end] are read."""
     if not turns:
         return 0
+    first = bisect.bisect_right(turns, start, key=lambda turn: turn.end)  # the first turn that ends after start
     cover: dict[int, float] = {}
-    for turn in turns:
+    for turn in itertools.islice(turns, first, None):
+        if turn.start >= end:
+            break
         overlap = min(end, turn.end) - max(start, turn.start)
         if overlap > 0:
             cover[turn.speaker] = cover.get(turn.speaker, 0.0) + overlap
     if cover:
         return max(cover, key=cover.get)
     middle = (start + end) / 2
-    return min(turns, key=lambda turn: max(turn.start - middle, middle - turn.end)).speaker
+    near = turns[max(0, first - 1):first + 1]
+    return min(near, key=lambda turn: max(turn.start - middle, middle - turn.end)).speaker
 
 
 def split_by_speaker(segments: Sequence[Any], turns: Sequence[Turn]) -> list[tuple[Any, int]]:

@@ -105,7 +105,7 @@ func buildApplication(backend: Backend, workers: Int, logger: Logger, requests: 
             timeout: configuration.webhookTimeout, logger: logger),
     ]
     if workers > 0 {
-        if let board = backend.diarization as? RedisDiarizationBoard, configuration.workersCanDiarize {
+        if let board = backend.diarizationBoard, configuration.workersCanDiarize {
             services.append(DiarizationHeartbeat(board: board, logger: logger))
         }
         services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, logger: logger))

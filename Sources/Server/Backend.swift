@@ -35,8 +35,6 @@ public struct Backend: Sendable {
     public let locks: any NamedLock
     /// Tells every API server that keys or plans changed (in Redis with `REDIS_URL`, else in process).
     public let credentialNotices: any CredentialNotices
-    /// Whether some worker can diarize: on Redis, the workers' heartbeats; embedded, this process's own workers.
-    public let diarization: any DiarizationCapability
     /// With Redis: the connections of the webhook queue and the limits.
     let servicesClient: RedisClient?
 
@@ -73,8 +71,6 @@ public struct Backend: Sendable {
                 locks: servicesClient.map { RedisLock(client: $0, prefix: limitsPrefix) } ?? InProcessLock(),
                 credentialNotices: servicesClient.map { RedisCredentialNotices(client: $0, prefix: limitsPrefix, logger: logger) }
                     ?? LocalCredentialNotices(directory: configuration.dataDirectory),
-                diarization: servicesClient.map { RedisDiarizationBoard(client: $0, prefix: limitsPrefix) }
-                    ?? FixedCapability(configuration.workersCanDiarize),
                 servicesClient: servicesClient)
         } catch {
             await database.shutdown()
@@ -133,6 +129,14 @@ extension Backend {
             plans: configuration.planPolicy, allowPrivateWebhooks: configuration.webhookAllowPrivate,
             idempotency: idempotencyKeys, batches: batches, diarization: diarization)
     }
+
+    /// Where workers claim in Redis that they can diarize (nil in embedded mode, where the workers are this process's).
+    var diarizationBoard: RedisDiarizationBoard? {
+        servicesClient.map { RedisDiarizationBoard(client: $0, prefix: configuration.sharedKeyPrefix) }
+    }
+
+    /// Whether some worker can diarize: on Redis, the workers' claims; embedded, this process's own workers.
+    public var diarization: any DiarizationCapability { diarizationBoard ?? FixedCapability(configuration.workersCanDiarize) }
 
     /// Submissions' idempotency keys, in the shared database.
     public var idempotencyKeys: IdempotencyRepository { IdempotencyRepository(database: database.database) }
