@@ -3,6 +3,7 @@ server (embedded, a standalone Swift worker on Redis, and the Python cloud worke
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import time
@@ -12,9 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 
+from e2e.browser import chromium_paths, fetch, open_browser, screenshot, wait
 from e2e.support import ROOT, free_port, parse_srt, parse_vtt
 from e2e.test_cloud import CloudWorker, shared_env  # noqa: F401 (a fixture)
+from e2e.test_dashboard import check_labels, css, sign_in
 
 MODEL = ROOT / "models" / "campplus.onnx"
 if not MODEL.is_file():
@@ -196,3 +201,78 @@ def test_the_python_cloud_worker_diarizes(tmp_path, shared_env, server_factory, 
         assert cloud.completed_jobs() >= 2
     finally:
         assert cloud.stop() == 0
+
+
+@pytest.mark.skipif(chromium_paths() is None, reason="needs chromium and chromium-driver (make test installs them)")
+def test_the_dashboard_asks_for_speakers_colours_them_and_renames_them_for_display(server_factory, talks, tmp_path):
+    path, turns = talks[2]
+    unable = server_factory(env={"DIARIZATION_MODEL": "/nonexistent/campplus.onnx"}).start()
+    able = server_factory().start()
+    driver = open_browser()
+    try:
+        # Where no worker can diarize, the option is there but disabled, and says why.
+        sign_in(driver, unable.base, unable.bootstrap_key)
+        driver.get(unable.base + "/#/upload")
+        box = wait(lambda: css(driver, "#diarize"), message="the speaker option")[0]
+        assert not box.is_enabled()
+        assert css(driver, "#diarize-unavailable")[0].text == "Not installed on this server"
+
+        # Where one can: the number of speakers shows once the box is ticked; the upload asks for two.
+        sign_in(driver, able.base, able.bootstrap_key)
+        driver.get(able.base + "/#/upload")
+        box = wait(lambda: css(driver, "#diarize"), message="the speaker option")[0]
+        assert box.is_enabled() and not css(driver, "#speakers")[0].is_displayed()
+        box.click()
+        Select(wait(lambda: [e for e in css(driver, "#speakers") if e.is_displayed()], message="the speaker count")[0]).select_by_value("2")
+        check_labels(driver, "upload with speakers")
+        css(driver, "#file-input")[0].send_keys(str(path))
+        selector = f'.upload-item[data-file="{path.name}"]'
+        wait(lambda: css(driver, f'{selector}[data-status="COMPLETED"]') or css(driver, f'{selector}[data-status="FAILED"]'),
+             timeout=300, message="the upload to finish")
+        assert css(driver, f'{selector}[data-status="COMPLETED"]'), css(driver, selector)[0].text
+        css(driver, f"{selector} .upload-link a")[0].click()
+
+        # Every segment has its speaker's chip; the chips follow the turns and each speaker has its own colour.
+        wait(lambda: css(driver, "#segments .speaker"), message="the speaker chips")
+        check_labels(driver, "job with speakers")
+        segments = driver.execute_script(
+            """return [...document.querySelectorAll('#segments .segment')].map((b) => ({start: +b.dataset.start,
+               end: +b.dataset.end, speaker: b.querySelector('.speaker')?.dataset.speaker,
+               colour: getComputedStyle(b.querySelector('.speaker')).color}));""")
+        assert all(s["speaker"] for s in segments), segments
+        assert wrong_share(segments, turns)[0] <= 0.05, segments
+        colours = {s["speaker"]: s["colour"] for s in segments}
+        assert sorted(colours) == ["SPEAKER_1", "SPEAKER_2"] and len(set(colours.values())) == 2, colours
+
+        # Renaming relabels that speaker's chips at once, and this browser remembers it.
+        name = css(driver, "#speaker-name-0")[0]
+        assert css(driver, 'label[for="speaker-name-0"]')[0].text.startswith("SPEAKER_1 (")
+        name.send_keys(Keys.CONTROL, "a")  # (clear() would fire a change: an empty name goes back to the label)
+        name.send_keys("Alice", Keys.TAB)
+
+        def chip_names() -> dict[str, set[str]]:
+            named: dict[str, set[str]] = {}
+            for chip in css(driver, "#segments .speaker"):
+                named.setdefault(chip.get_attribute("data-speaker"), set()).add(chip.text)
+            return named
+
+        renamed = {"SPEAKER_1": {"Alice"}, "SPEAKER_2": {"SPEAKER_2"}}
+        try:
+            wait(lambda: chip_names() == renamed, message="the renamed chips")
+        except AssertionError as error:
+            raise AssertionError(f"{error}: {chip_names()}, field {css(driver, '#speaker-name-0')[0].get_attribute('value')!r}") from None
+        driver.execute_script("document.getElementById('transcript-title').scrollIntoView()")
+        screenshot(driver, "speakers", tmp_path / "shots")
+        driver.refresh()
+        wait(lambda: chip_names() == renamed, message="the name after a reload")
+        assert css(driver, "#speaker-name-0")[0].get_attribute("value") == "Alice"
+
+        # The name is for display only: the downloads keep the labels, and the diarized JSON download is offered.
+        srt = fetch(driver, css(driver, 'a[data-format="srt"]')[0].get_attribute("href"))
+        assert srt["status"] == 200 and "SPEAKER_1: " in srt["body"] and "Alice" not in srt["body"]
+        link = css(driver, 'a[data-format="diarized_json"]')[0]
+        assert link.get_attribute("download").endswith(".diarized.json")
+        diarized = json.loads(fetch(driver, link.get_attribute("href"))["body"])
+        assert {s["speaker"] for s in diarized["segments"]} == {"A", "B"}
+    finally:
+        driver.quit()

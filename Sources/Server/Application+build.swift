@@ -54,7 +54,7 @@ func buildRouter(backend: Backend, requests: InFlightRequests) -> Router<AppRequ
     let authenticate = AuthMiddleware(
         users: backend.users, sessions: backend.sessions, identities: identities, publicURL: backend.configuration.publicURL)
     let configuration = backend.configuration
-    SessionRoutes(users: backend.users, sessions: backend.sessions, configuration: configuration)
+    SessionRoutes(users: backend.users, sessions: backend.sessions, configuration: configuration, diarization: backend.diarization)
         .register(open: router.group(), authenticated: router.group().add(middleware: authenticate))
     let api = router.group("api/v1").add(middleware: authenticate).add(middleware: limits)
     TranscriptionRoutes(

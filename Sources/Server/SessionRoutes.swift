@@ -10,6 +10,8 @@ struct SessionRoutes {
     let users: UserRepository
     let sessions: SessionRepository
     let configuration: ServiceConfiguration
+    /// Whether some worker can diarize now: the upload page offers speaker labels only then.
+    let diarization: any DiarizationCapability
 
     /// `POST` (sign in) needs no credentials; `GET` and `DELETE` go behind the auth middleware.
     func register(open: RouterGroup<AppRequestContext>, authenticated: RouterGroup<AppRequestContext>) {
@@ -31,11 +33,16 @@ struct SessionRoutes {
             let requestsPerMinute: Int
             let monthlyMinutes: Int?
         }
+        /// What this deployment can do beyond transcription.
+        struct Features: Encodable, Sendable {
+            let diarization: Bool
+        }
         let user: AdminRoutes.UserDTO
         let csrfToken: String
         let expiresAt: Date
         let keyPrefix: String
         let limits: Limits
+        let features: Features
     }
 
     @Sendable func signIn(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Success<SessionDTO>> {
@@ -46,7 +53,7 @@ struct SessionRoutes {
         let lifetime = configuration.sessionLifetime
         let (token, session) = try await sessions.open(keyId: identity.keyId, userId: identity.user.id, lifetime: lifetime.inSeconds)
         let cookie = SessionCookie.set(token: token, lifetime: lifetime, secure: configuration.secureCookies)
-        return EditedResponse(headers: [.setCookie: cookie.description, .cacheControl: "no-store"], response: Success(describe(identity, session: session)))
+        return EditedResponse(headers: [.setCookie: cookie.description, .cacheControl: "no-store"], response: Success(await describe(identity, session: session)))
     }
 
     @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Success<SessionDTO>> {
@@ -54,7 +61,7 @@ struct SessionRoutes {
         guard let session = identity.session else {
             throw APIError(.noSession, "this request has no dashboard session (it used a bearer key)")
         }
-        return EditedResponse(headers: [.cacheControl: "no-store"], response: Success(describe(identity, session: session)))
+        return EditedResponse(headers: [.cacheControl: "no-store"], response: Success(await describe(identity, session: session)))
     }
 
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Success<[String: Bool]>> {
@@ -64,12 +71,13 @@ struct SessionRoutes {
         return EditedResponse(headers: [.setCookie: cookie.description], response: Success(["signedOut": true]))
     }
 
-    func describe(_ identity: Identity, session: SessionRecord) -> SessionDTO {
+    func describe(_ identity: Identity, session: SessionRecord) async -> SessionDTO {
         let limits = configuration.planPolicy.limits(for: identity.user.plan)
         return SessionDTO(
             user: AdminRoutes.UserDTO(identity.user), csrfToken: session.csrfToken, expiresAt: session.expiresAt, keyPrefix: identity.keyPrefix,
             limits: .init(
                 models: limits.models.filter { $0 != "whisper-1" }, maxUploadBytes: min(limits.maxUploadBytes, configuration.maxUploadBytes),
-                concurrentJobs: limits.concurrentJobs, requestsPerMinute: limits.requestsPerWindow, monthlyMinutes: limits.monthlyAudioMinutes))
+                concurrentJobs: limits.concurrentJobs, requestsPerMinute: limits.requestsPerWindow, monthlyMinutes: limits.monthlyAudioMinutes),
+            features: .init(diarization: await diarization.available()))
     }
 }

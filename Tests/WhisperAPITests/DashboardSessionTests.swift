@@ -40,6 +40,9 @@ import WhisperAPICore
             #expect((data["user"] as? [String: Any])?["email"] as? String == "free@example.com")
             #expect((data["limits"] as? [String: Any])?["models"] as? [String] == ["tiny.en", "base"])
             #expect(data["csrfToken"] as? String == session.csrf)
+            // The upload page offers speaker labels only where a worker can diarize.
+            let canDiarize = await harness.backend.diarization.available()
+            #expect((data["features"] as? [String: Any])?["diarization"] as? Bool == canDiarize)
             // A bearer key has no session to describe.
             let bearer = try await client.get("/auth/session", key: harness.freeKey)
             #expect(try bearer.status == .unauthorized && errorCode(bearer) == "NO_SESSION")

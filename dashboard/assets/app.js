@@ -2,7 +2,8 @@
 import { request } from "./api.js";
 import { h, replace, notice, announce } from "./ui.js";
 import { store, signedIn, signedOut } from "./store.js";
-import { renderUpload, renderJobs } from "./pages.js";
+import { renderJobs } from "./pages.js";
+import { renderUpload } from "./upload.js";
 import { renderJob } from "./job.js";
 import { renderUsage, renderSettings } from "./account.js";
 import { renderAdmin } from "./admin.js";

@@ -1,10 +1,11 @@
 // One job's page: its transcript with the player, downloads, failure and webhook deliveries.
 import { request, requestText, describeFailure } from "./api.js";
-import { h, replace, announce, notice, progressBar, statusBadge, formatBytes, formatDuration, formatDate, timeTaken, jobName, resultFileName } from "./ui.js";
+import { h, replace, announce, notice, progressBar, statusBadge, formatBytes, formatDuration, formatDate, timeTaken, jobName, resultFileName, RUNNING } from "./ui.js";
 import { subscribe } from "./store.js";
-import { RUNNING, jobActions } from "./pages.js";
+import { jobActions } from "./pages.js";
+import { speakerBook, speakerChip, speakerPanel } from "./speakers.js";
 
-function segmentList(segments, player) {
+function segmentList(segments, player, book) {
   const items = segments.map((segment, index) =>
     h(
       "li", {},
@@ -12,13 +13,14 @@ function segmentList(segments, player) {
         "button",
         {
           type: "button", class: "segment", "data-index": index, "data-start": segment.start, "data-end": segment.end,
-          "aria-label": `Play from ${formatDuration(segment.start)}: ${segment.text.trim()}`,
           onClick: () => {
             player.currentTime = segment.start;
             player.play().catch(() => {});
           },
         },
-        h("span", { class: "time" }, formatDuration(segment.start)),
+        // The button reads "Play from 0:04 Alice: text…" (no fixed aria-label, so a renamed speaker is read too).
+        h("span", { class: "time" }, h("span", { class: "visually-hidden" }, "Play from "), formatDuration(segment.start)),
+        segment.speaker ? speakerChip(book, segment.speaker) : null,
         h("span", { class: "text" }, segment.text.trim()),
       ),
     ),
@@ -44,8 +46,9 @@ function segmentList(segments, player) {
   return list;
 }
 
-function downloads(job) {
+function downloads(job, diarized) {
   const formats = [["text", "Text"], ["srt", "SRT"], ["vtt", "VTT"], ["json", "JSON"], ["verbose_json", "Verbose JSON"]];
+  if (diarized) formats.push(["diarized_json", "Diarized JSON"]);
   return h(
     "div", { class: "downloads", role: "group", "aria-label": "Download the transcript" },
     h("span", {}, "Download:"),
@@ -121,9 +124,11 @@ export async function renderJob(main, id) {
         }
       });
       const segments = result.segments || [];
+      const book = speakerBook(id, result.speakers);
       transcript.append(
-        h("div", { class: "toolbar" }, downloads(job), copy),
-        segments.length ? segmentList(segments, player) : h("p", { class: "muted" }, "No speech was found in this audio."),
+        h("div", { class: "toolbar" }, downloads(job, book.has), copy),
+        book.has ? speakerPanel(book, result.speakers, transcript) : null,
+        segments.length ? segmentList(segments, player, book) : h("p", { class: "muted" }, "No speech was found in this audio."),
       );
     } catch (error) {
       loadedTranscript = false;

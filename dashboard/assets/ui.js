@@ -86,6 +86,9 @@ export function timeTaken(job) {
   return formatDuration((new Date(job.completedAt) - new Date(job.createdAt)) / 1000);
 }
 
+/** The states in which a transcription is still under way. */
+export const RUNNING = new Set(["QUEUED", "PROCESSING"]);
+
 export const statusLabels = {
   QUEUED: "Queued",
   PROCESSING: "Processing",
@@ -118,6 +121,6 @@ export function jobName(job) {
 /** The result file name for a transcription in a format (`talk.srt`). */
 export function resultFileName(job, format) {
   const base = (job.originalFilename || job.id).replace(/\.[^.]+$/, "");
-  const extension = { text: "txt", json: "json", verbose_json: "verbose.json", srt: "srt", vtt: "vtt" }[format];
+  const extension = { text: "txt", json: "json", verbose_json: "verbose.json", diarized_json: "diarized.json", srt: "srt", vtt: "vtt" }[format];
   return `${base}.${extension}`;
 }

@@ -142,6 +142,7 @@ enum APIComponents {
             "user": Schema.ref("User"), "csrfToken": .string, "expiresAt": .string, "keyPrefix": .string,
             "limits": Schema.object(optional: ["models": .array(items: .string), "maxUploadBytes": .integer, "concurrentJobs": .integer,
                                                "requestsPerMinute": .integer, "monthlyMinutes": .integer(nullable: true)]),
+            "features": Schema.object(["diarization": .boolean]),
         ]))),
         ("WebhookSettings", Schema.object(["url": .string(nullable: true)])),
         ("WebhookSettingsEnvelope", Schema.envelope(Schema.ref("WebhookSettings"))),
