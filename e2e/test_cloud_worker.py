@@ -7,6 +7,7 @@ import re
 import pytest
 
 from e2e.support import ROOT
+from engine import diarize
 
 
 def load(name: str):
@@ -37,6 +38,8 @@ def test_the_modal_app_imports_and_defines_a_gpu_worker():
 
     assert isinstance(modal_app.worker, modal.Function)
     assert modal_app.GPU and modal_app.MIN_CONTAINERS >= 1
+    # The image carries the speaker model where the engine looks for it (the image mirrors the repository's layout).
+    assert modal_app.DIARIZATION_MODEL == diarize.DEFAULT_MODEL
 
 
 def test_the_worker_imports_in_a_virtualenv_of_exactly_the_images_requirements(tmp_path):

@@ -25,6 +25,9 @@ GPU = "A10G"
 MIN_CONTAINERS = 1
 MAX_CONTAINERS = 4
 CONCURRENCY_PER_CONTAINER = "2"
+#: The speaker model `make setup-diarization` exports. The image carries it when it is there, at the path the engine
+#: looks for it, so the worker diarizes (on the container's CPU, beside the GPU's transcription) and advertises so.
+DIARIZATION_MODEL = REPOSITORY / "models" / "campplus.onnx"
 
 image = (
     modal.Image.debian_slim(python_version="3.11")
@@ -44,6 +47,8 @@ image = (
     .add_local_dir(str(REPOSITORY / "engine"), f"{REMOTE}/engine")
     .add_local_dir(str(REPOSITORY / "workers"), f"{REMOTE}/workers")
 )
+if DIARIZATION_MODEL.is_file():
+    image = image.add_local_file(str(DIARIZATION_MODEL), f"{REMOTE}/{DIARIZATION_MODEL.relative_to(REPOSITORY)}")
 
 app = modal.App("whisperapi-cloud-worker", image=image)
 
