@@ -1,6 +1,7 @@
 """Shared helpers for the end-to-end tests: real server processes, speech audio, word overlap."""
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -17,6 +18,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+#: Another real person, in the same package: short spoken card names.
+CARDS = LIBRIVOX.parent / "cards"
 BINARY = Path(os.environ.get("WHISPERAPI_BIN", ROOT / ".build" / "debug" / "whisperapi"))
 KEY_PATTERN = re.compile(r"wapi_[A-Za-z0-9]{8}_[A-Za-z0-9]{32}")
 
@@ -383,3 +386,77 @@ def librivox_audio(folder: Path) -> tuple[Path, str, list[Path], list[str]]:
     long = write_wav(folder / "long.wav", np.concatenate(parts))
     shorts = (clips * 2)[:10]
     return long, " ".join(reference), shorts, [texts[clip.stem] for clip in shorts]
+
+
+# MARK: - Conversations (speaker diarization)
+
+
+#: Voices espeak-ng makes clearly different: variant and pitch.
+VOICES = [("en-us+m3", 35), ("en-gb+f4", 75), ("en-us+m7", 55)]
+LINES = [
+    "Good morning, did you finish the report for the meeting today?",
+    "Yes, I sent it to the whole team last night before dinner.",
+    "Great, then we can talk about the budget and the new office.",
+    "I think the new office should be closer to the train station.",
+    "That would help everyone who comes in from the city each day.",
+    "Let us ask the manager what she thinks about it this afternoon.",
+]
+GAP_SECONDS = 0.4
+
+
+def conversation(folder: Path, speakers: int, lines: list[str] = LINES) -> tuple[Path, list[tuple[float, float, int]]]:
+    """A WAV of ``lines`` spoken in turn by ``speakers`` voices with short pauses, and its turns (start, end, voice)."""
+    pieces, turns, at, rate = [], [], 0.0, 22050
+    for index, line in enumerate(lines):
+        voice, pitch = VOICES[index % speakers]
+        path = folder / f"line-{speakers}-{index}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", "150", "-w", str(path), line], check=True)
+        with wave.open(str(path)) as clip:
+            rate = clip.getframerate()
+            samples = np.frombuffer(clip.readframes(clip.getnframes()), dtype=np.int16)
+        pieces += [samples, np.zeros(int(GAP_SECONDS * rate), dtype=np.int16)]
+        turns.append((at, at + len(samples) / rate, index % speakers))
+        at += (len(samples) + int(GAP_SECONDS * rate)) / rate
+    out = folder / f"conversation-{speakers}-{len(lines)}.wav"
+    with wave.open(str(out), "wb") as target:
+        target.setnchannels(1)
+        target.setsampwidth(2)
+        target.setframerate(rate)
+        target.writeframes(np.concatenate(pieces).tobytes())
+    return out, turns
+
+
+def wrong_share(segments: list[dict], turns: list[tuple[float, float, int]]) -> tuple[float, dict[str, int]]:
+    """The share of the spoken time labelled with the wrong speaker, under the label-to-voice mapping that makes it
+    smallest, and that mapping."""
+    overlap: dict[tuple[str, int], float] = {}
+    for segment in segments:
+        for start, end, voice in turns:
+            shared = min(end, segment["end"]) - max(start, segment["start"])
+            if shared > 0:
+                overlap[(segment["speaker"], voice)] = overlap.get((segment["speaker"], voice), 0.0) + shared
+    labels = sorted({label for label, _ in overlap})
+    voices = sorted({voice for _, _, voice in turns})
+    total = sum(overlap.values())
+    best, mapping = 0.0, {}
+    for chosen in itertools.permutations(voices + [-1] * max(0, len(labels) - len(voices)), len(labels)):
+        right = sum(overlap.get((label, voice), 0.0) for label, voice in zip(labels, chosen))
+        if right >= best:
+            best, mapping = right, dict(zip(labels, chosen))
+    return (total - best) / total if total else 1.0, mapping
+
+
+def two_readers(folder: Path, rounds: int = 2) -> tuple[Path, list[tuple[float, float, int]]]:
+    """Real human speech from two people in turn (a LibriVox clip, then a spoken card, ``rounds`` times over), 0.4 s
+    apart, and its turns (start, end, person)."""
+    pairs = list(zip(sorted(LIBRIVOX.glob("*.wav")), sorted(CARDS.glob("*.wav"))))
+    gap = np.zeros(int(GAP_SECONDS * 16000), dtype=np.int16)
+    parts, turns, at = [], [], 0.0
+    for _ in range(rounds):
+        for pair in pairs:
+            for person, clip in enumerate(pair):
+                samples = read_wav(clip)
+                parts += [samples, gap]
+                turns.append((at, at + len(samples) / 16000, person))
+                at += (len(samples) + len(gap)) / 16000
+    return write_wav(folder / f"two-readers-{rounds}.wav", np.concatenate(parts)), turns

@@ -32,6 +32,15 @@ MIN_SPEECH_SECONDS = 6.0
 MIN_CLUSTER_PIECES = 3
 #: The speaker count the eigengap may choose when the caller gives no bound.
 DEFAULT_MAX_SPEAKERS = 8
+#: In the similarity graph each piece keeps its strongest links to at least this many others; how many more is
+#: chosen per recording among NEIGHBOUR_CHOICES counts (see ``neighbours``).
+MIN_NEIGHBOURS = 6
+NEIGHBOUR_CHOICES = 12
+#: Clusters whose mean embeddings are at least this alike (cosine) are one voice. Measured on CAM++: the sentences
+#: of one espeak-ng voice are 0.86–0.96 alike, two different espeak-ng voices at most 0.85, real people far less.
+SAME_SPEAKER_SIMILARITY = 0.87
+#: At most this many pieces (about 12 minutes of speech) are clustered; beyond, an even sample is (see ``cluster``).
+MOST_CLUSTERED_PIECES = 1200
 #: Frames of the filterbank: 25 ms long every 10 ms.
 FRAME_LENGTH, FRAME_SHIFT, FFT_SIZE, MEL_BINS = 400, 160, 512, 80
 EMBEDDING_BATCH = 64
@@ -236,11 +245,33 @@ def _mel_banks(low: float = 20.0, high: float = SAMPLE_RATE / 2) -> np.ndarray:
 def cluster(embeddings: np.ndarray, options: Options) -> np.ndarray:
     """A speaker number per embedding: spectral clustering (Ng, Jordan and Weiss) of the pruned cosine-similarity
     graph, with the speaker count read from the normalised Laplacian's eigenvalues (within the caller's bounds) unless
-    it is given."""
+    it is given; then clusters that are one voice after all are merged."""
     count = len(embeddings)
+    if count > MOST_CLUSTERED_PIECES:
+        # An even sample is clustered; every other piece joins the speaker it sounds most like.
+        sample = np.linspace(0, count - 1, MOST_CLUSTERED_PIECES).round().astype(int)
+        return nearest_speakers(embeddings, embeddings[sample], cluster(embeddings[sample], options))
     similarity = embeddings @ embeddings.T
-    # Keep each row's strongest links only (at least 6, or the top 2 %): the graph then falls apart by speaker.
-    keep = max(6, int(0.02 * count))
+    if options.speakers:
+        low = high = min(options.speakers, count)
+    else:
+        low = max(1, options.min_speakers)
+        high = max(low, min(options.max_speakers, count // MIN_CLUSTER_PIECES))
+    eigenvalues, eigenvectors = np.linalg.eigh(laplacian(similarity, neighbours(similarity, low, high)))
+    speakers = low if options.speakers else speaker_count(eigenvalues, low, high)
+    if speakers <= 1:
+        return np.zeros(count, dtype=int)
+    spectral = eigenvectors[:, :speakers]
+    spectral = spectral / np.maximum(np.linalg.norm(spectral, axis=1, keepdims=True), 1e-9)
+    labels = kmeans(spectral, speakers)
+    if not options.speakers:
+        labels = merge_alike(fold_strays(labels, embeddings), embeddings, fewest=low)
+    return labels
+
+
+def laplacian(similarity: np.ndarray, keep: int) -> np.ndarray:
+    """The normalised Laplacian of the similarity graph in which each piece keeps its ``keep`` strongest links."""
+    count = len(similarity)
     pruned = np.zeros_like(similarity)
     strongest = np.argsort(-similarity, axis=1)[:, :keep]
     rows = np.arange(count)[:, None]
@@ -248,28 +279,29 @@ def cluster(embeddings: np.ndarray, options: Options) -> np.ndarray:
     affinity = np.maximum(0.5 * (pruned + pruned.T), 0.0)
     np.fill_diagonal(affinity, 0.0)
     scale = 1.0 / np.sqrt(np.maximum(affinity.sum(axis=1), 1e-9))
-    laplacian = np.eye(count) - scale[:, None] * affinity * scale[None, :]
-    eigenvalues, eigenvectors = np.linalg.eigh(laplacian)
-    if options.speakers:
-        speakers = min(options.speakers, count)
-    else:
-        speakers = speaker_count(eigenvalues, options, most=max(1, count // MIN_CLUSTER_PIECES))
-    if speakers <= 1:
-        return np.zeros(count, dtype=int)
-    spectral = eigenvectors[:, :speakers]
-    spectral = spectral / np.maximum(np.linalg.norm(spectral, axis=1, keepdims=True), 1e-9)
-    labels = kmeans(spectral, speakers)
-    if not options.speakers:
-        labels = fold_strays(labels, embeddings)
-    return labels
+    return np.eye(count) - scale[:, None] * affinity * scale[None, :]
 
 
-def speaker_count(eigenvalues: np.ndarray, options: Options, most: int) -> int:
+def neighbours(similarity: np.ndarray, low: int, high: int) -> int:
+    """How many links each piece keeps, chosen per recording as auto-tuning spectral clustering (Park et al., 2019)
+    does: the fewest links for the clearest eigengap. Too few and one voice falls apart into its sentences (a long
+    recording's pieces are most alike within a sentence); too many and voices join."""
+    count = len(similarity)
+    choices = np.unique(np.geomspace(MIN_NEIGHBOURS, max(MIN_NEIGHBOURS, count // 4), NEIGHBOUR_CHOICES).round())
+    best, best_ratio = MIN_NEIGHBOURS, np.inf
+    for keep in choices.astype(int):
+        eigenvalues = np.linalg.eigvalsh(laplacian(similarity, keep))
+        gap = np.diff(eigenvalues[low - 1:high + 1]).max(initial=0.0) / max(eigenvalues[-1], 1e-9)
+        ratio = keep / max(gap, 1e-9)
+        if ratio < best_ratio:
+            best, best_ratio = int(keep), ratio
+    return best
+
+
+def speaker_count(eigenvalues: np.ndarray, low: int, high: int) -> int:
     """The eigengap estimate: the first gap between consecutive eigenvalues that is nearly (3/4 of) the largest one.
     The largest gap alone over-splits short recordings, where a few noisy eigenvalues jump further than the real
     break; taking the first big one prefers fewer speakers when the evidence is close."""
-    low = max(1, options.min_speakers)
-    high = max(low, min(options.max_speakers, most))
     gaps = np.diff(eigenvalues[low - 1:high + 1])
     if len(gaps) == 0:
         return low
@@ -312,6 +344,32 @@ def fold_strays(labels: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     for index in np.where(~np.isin(labels, real))[0]:
         folded[index] = real[int(np.argmax(centroids @ embeddings[index]))]
     return folded
+
+
+def merge_alike(labels: np.ndarray, embeddings: np.ndarray, fewest: int) -> np.ndarray:
+    """The two clusters whose mean embeddings are most alike become one while they are at least
+    SAME_SPEAKER_SIMILARITY alike (and more than ``fewest`` remain): the eigengap cannot say "one speaker", and a
+    voice whose sentences differ may still come out as two clusters."""
+    merged = labels.copy()
+    while True:
+        names = np.unique(merged)
+        if len(names) <= max(1, fewest):
+            return merged
+        centroids = np.stack([embeddings[merged == name].mean(axis=0) for name in names])
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+        alike = centroids @ centroids.T
+        np.fill_diagonal(alike, -1.0)
+        first, second = np.unravel_index(int(np.argmax(alike)), alike.shape)
+        if alike[first, second] < SAME_SPEAKER_SIMILARITY:
+            return merged
+        merged[merged == names[second]] = names[first]
+
+
+def nearest_speakers(embeddings: np.ndarray, sample: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Every embedding's speaker: the one whose centroid over the clustered ``sample`` is most similar."""
+    names = np.unique(labels)
+    centroids = np.stack([sample[labels == name].mean(axis=0) for name in names])
+    return names[np.argmax(embeddings @ centroids.T, axis=1)]
 
 
 # MARK: - Turns
