@@ -1,5 +1,5 @@
 # WhisperAPI: `make run` serves on :8080 in embedded mode (a release build); `make test` runs every test.
-.PHONY: run setup setup-diarization build test test-deps clean bench bench-queue bench-multipart
+.PHONY: run setup setup-diarization build test test-deps clean bench bench-queue bench-multipart bench-diarization
 
 PORT ?= 8080
 
@@ -35,3 +35,6 @@ bench-queue:
 
 bench-multipart:
 	./bench/multipart/run.sh
+
+bench-diarization:
+	./bench/diarization/run.sh
