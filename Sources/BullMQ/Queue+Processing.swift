@@ -88,10 +88,11 @@ extension Queue {
         return .finished(next: fetchNext.flatMap { decodeFetched(reply, token: $0.token).job })
     }
 
-    /// Gives an active job back to the front of the queue without counting an attempt.
+    /// Gives an active job back without counting an attempt: to the front of the queue, or due again after `delay`.
     @discardableResult
-    public func release(_ active: ActiveJob) async throws -> Bool {
-        try await client.run(Scripts.releaseJob, keys: keys.fetchKeys + [keys.job(active.job.id)], arguments: [.string(active.job.id), .string(active.token)]).int == 0
+    public func release(_ active: ActiveJob, after delay: Duration = .zero) async throws -> Bool {
+        let arguments: [RESPArgument] = [.string(active.job.id), .string(active.token), .string(String(Self.now())), .string(String(Self.milliseconds(delay)))]
+        return try await client.run(Scripts.releaseJob, keys: keys.fetchKeys + [keys.job(active.job.id)], arguments: arguments).int == 0
     }
 
     /// Extends the locks of jobs held with the given tokens in one round trip; returns the ids whose lock was lost.

@@ -232,19 +232,29 @@ enum Scripts {
     return 0
     """#)
 
-    /// Gives an active job back untouched (graceful shutdown): front of the queue, no attempt counted.
+    /// Gives an active job back untouched, no attempt counted: to the front of the queue (graceful shutdown), or
+    /// delayed by `delay` ms (a worker that cannot run it leaves it to one that can).
     /// KEYS: wait, active, prioritized, events, stalled, limiter, delayed, paused, meta, pc, marker, job.
-    /// ARGV: jobId, token.
+    /// ARGV: jobId, token, now, delay.
     static let releaseJob = RedisScript(name: "releaseJob", source: prelude + #"""
-    local jobId, jobKey = ARGV[1], KEYS[12]
+    local jobId, jobKey, delay = ARGV[1], KEYS[12], tonumber(ARGV[4])
     if rcall("EXISTS", jobKey) == 0 then return -1 end
     local lockResult = checkAndRemoveLock(jobKey, KEYS[5], jobId, ARGV[2])
     if lockResult < 0 then return lockResult end
     if rcall("LREM", KEYS[2], -1, jobId) == 0 then return -3 end
     rcall("HINCRBY", jobKey, "ats", -1)
+    local maxEvents = getMaxEvents(KEYS[9])
+    if delay > 0 then
+      local score, due = delayedScore(KEYS[7], tonumber(ARGV[3]), delay)
+      rcall("HSET", jobKey, "delay", delay)
+      rcall("ZADD", KEYS[7], score, jobId)
+      rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "delayed", "jobId", jobId, "delay", due)
+      addDelayMarker(KEYS[11], KEYS[7])
+      return 0
+    end
     rcall("RPUSH", KEYS[1], jobId)
     addBaseMarker(KEYS[11], isPausedOrMaxed(KEYS[9], KEYS[2]))
-    rcall("XADD", KEYS[4], "MAXLEN", "~", getMaxEvents(KEYS[9]), "*", "event", "waiting", "jobId", jobId, "prev", "active")
+    rcall("XADD", KEYS[4], "MAXLEN", "~", maxEvents, "*", "event", "waiting", "jobId", jobId, "prev", "active")
     return 0
     """#)
 

@@ -77,9 +77,9 @@ extension RedisTranscriptionQueue {
         try await queue.getJob(jobId) != nil
     }
 
-    public func releaseJob(_ job: LeasedJob) async throws {
+    public func releaseJob(_ job: LeasedJob, after delay: Duration) async throws {
         guard let active = takeLease(job) else { return }
-        try await queue.release(active)
+        try await queue.release(active, after: delay)
     }
 
     public func cancellations() -> AsyncStream<String> {

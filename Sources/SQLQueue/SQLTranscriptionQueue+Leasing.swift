@@ -150,10 +150,12 @@ extension SQLTranscriptionQueue {
         if changed { eventSignal.notify() }
     }
 
-    public func releaseJob(_ job: LeasedJob) async throws {
+    public func releaseJob(_ job: LeasedJob, after delay: Duration) async throws {
         let released = try await transaction { sql -> Bool in
+            let due = Self.now() + delay.wholeMilliseconds
             let rows = try await sql.raw("""
-                UPDATE queue_jobs SET state = 'waiting', lock_token = NULL, lock_expires_at = NULL, progress = 0
+                UPDATE queue_jobs SET state = \(bind: delay > .zero ? "delayed" : "waiting"), available_at = \(bind: due),
+                    lock_token = NULL, lock_expires_at = NULL, progress = 0
                 WHERE job_id = \(bind: job.id) AND state = 'active' AND lock_token = \(bind: job.token) RETURNING attempts_made
                 """).all()
             guard let row = rows.first else { return false }

@@ -108,7 +108,8 @@ func buildApplication(backend: Backend, workers: Int, logger: Logger, requests: 
         if let board = backend.diarizationBoard, configuration.workersCanDiarize {
             services.append(DiarizationHeartbeat(board: board, logger: logger))
         }
-        services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, logger: logger))
+        let handOver = JobHandOver(diarizes: configuration.workersCanDiarize, fleet: backend.diarizationBoard)
+        services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, handOver: handOver, logger: logger))
     }
     return Application(
         router: buildRouter(backend: backend, requests: requests),
@@ -120,13 +121,14 @@ func buildApplication(backend: Backend, workers: Int, logger: Logger, requests: 
 /// The worker pool: `concurrency` jobs at once, all on one engine (`WHISPER_ENGINE`): faster-whisper's process that
 /// batches them together, or whisper.cpp in this process.
 func buildWorker(
-    _ configuration: ServiceConfiguration, leasing: any JobLeasing, storage: any ObjectStorage, concurrency: Int, logger: Logger
+    _ configuration: ServiceConfiguration, leasing: any JobLeasing, storage: any ObjectStorage, concurrency: Int, handOver: JobHandOver,
+    logger: Logger
 ) -> QueueWorker {
     MetricSeries.registerWorker(engine: configuration.engine.rawValue)
     return QueueWorker(
         leasing: leasing, processor: TranscriptionProcessor(storage: storage), concurrency: concurrency,
         lockDuration: configuration.lockDuration, jobTimeout: configuration.jobTimeout, shutdownGrace: configuration.shutdownGrace, logger: logger,
-        transcriber: buildTranscriber(configuration, logger: logger))
+        transcriber: buildTranscriber(configuration, logger: logger), handOver: handOver)
 }
 
 /// The engine `WHISPER_ENGINE` names.
@@ -148,24 +150,26 @@ func buildTranscriber(_ configuration: ServiceConfiguration, logger: Logger) -> 
 /// A standalone worker process (`whisperapi worker`): the distributed queue and storage, no database.
 public func buildWorkerProcess(_ configuration: ServiceConfiguration, concurrency: Int, logger: Logger) throws -> ServiceGroup {
     _ = try configuration.validated()
-    guard configuration.redisURL != nil else {
+    guard let url = configuration.redisURL else {
         throw ConfigurationError(description: "whisperapi worker needs REDIS_URL; in embedded mode `whisperapi serve` runs the workers")
     }
     let (queue, leasing) = try Backend.openQueue(configuration, database: nil, logger: logger)
     let storage = try Backend.openStorage(configuration)
     MetricsExport.bootstrap()
     let tracing = try TracingSetup.bootstrap(serviceName: "whisperapi-worker")
-    let worker = buildWorker(configuration, leasing: leasing, storage: storage, concurrency: concurrency, logger: logger)
+    // Every worker reads which workers can diarize (to leave diarized jobs to them); those that can also claim it.
+    var redis = try RedisConfiguration(url: url)
+    redis.clientName = "whisperapi-worker-capabilities"
+    let client = RedisClient(configuration: redis, poolSize: 1, logger: logger)
+    let board = RedisDiarizationBoard(client: client, prefix: configuration.sharedKeyPrefix)
+    let handOver = JobHandOver(diarizes: configuration.workersCanDiarize, fleet: board)
+    let worker = buildWorker(configuration, leasing: leasing, storage: storage, concurrency: concurrency, handOver: handOver, logger: logger)
     // Stopped in reverse order: the worker drains first, then the queue closes, the metrics answer to the end and
     // the spans are flushed last.
-    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: QueueLifetime(queue: queue)), .init(service: worker)]
-    if configuration.workersCanDiarize, let url = configuration.redisURL {
-        var redis = try RedisConfiguration(url: url)
-        redis.clientName = "whisperapi-worker-capabilities"
-        let client = RedisClient(configuration: redis, poolSize: 1, logger: logger)
-        let board = RedisDiarizationBoard(client: client, prefix: configuration.sharedKeyPrefix)
-        services.insert(.init(service: DiarizationHeartbeat(board: board, logger: logger, ownClient: client)), at: 1)
-    }
+    let heartbeat = DiarizationHeartbeat(board: board, logger: logger, ownClient: client, advertises: configuration.workersCanDiarize)
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        .init(service: QueueLifetime(queue: queue)), .init(service: heartbeat), .init(service: worker),
+    ]
     if let port = configuration.metricsPort {
         services.insert(.init(service: buildMetricsServer(host: configuration.host, port: port, logger: logger)), at: 0)
     }

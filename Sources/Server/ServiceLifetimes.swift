@@ -45,19 +45,25 @@ struct DiarizationHeartbeat: Service {
     let logger: Logger
     /// A client of its own (a standalone worker has no other), closed when the heartbeat stops.
     var ownClient: RedisClient?
+    /// False for a worker that cannot diarize: it only keeps the board's client open for its reads.
+    var advertises = true
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await board.advertise(worker: worker, for: .seconds(30))
-                } catch {
-                    logger.warning("could not advertise diarization", metadata: ["error": "\(error)"])
+        if advertises {
+            await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        try await board.advertise(worker: worker, for: .seconds(30))
+                    } catch {
+                        logger.warning("could not advertise diarization", metadata: ["error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: .seconds(10))
                 }
-                try? await Task.sleep(for: .seconds(10))
             }
+            await board.withdraw(worker: worker)
+        } else {
+            try? await gracefulShutdown()
         }
-        await board.withdraw(worker: worker)
         await ownClient?.close()
     }
 }

@@ -48,13 +48,19 @@ public protocol JobLeasing: Sendable {
     func failJob(_ job: LeasedJob, reason: String, retryable: Bool) async throws
     /// Whether the queue still holds the job (a deleted transcription's job is gone).
     func jobExists(_ jobId: String) async throws -> Bool
-    /// Gives an active job back to the queue untouched (graceful shutdown).
-    func releaseJob(_ job: LeasedJob) async throws
+    /// Gives an active job back to the queue untouched, no attempt counted: at once (graceful shutdown), or due again
+    /// after `delay` (a worker that cannot run it leaves it to one that can).
+    func releaseJob(_ job: LeasedJob, after delay: Duration) async throws
     /// A stream that yields the id of an in-process job the moment it is cancelled.
     func cancellations() -> AsyncStream<String>
 }
 
 extension JobLeasing {
+    /// Gives an active job back to the queue untouched, at once (graceful shutdown).
+    public func releaseJob(_ job: LeasedJob) async throws {
+        try await releaseJob(job, after: .zero)
+    }
+
     /// Records progress 0–100 without a segment; false when the lock was lost.
     @discardableResult
     public func updateJobProgress(_ job: LeasedJob, progress: Int) async throws -> Bool {

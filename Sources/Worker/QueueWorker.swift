@@ -21,11 +21,14 @@ public struct QueueWorker: Service {
     let shutdownGrace: Duration
     /// Every slot's jobs go to this one transcriber.
     let transcriber: any Transcriber
+    /// The jobs this worker leaves to others of its fleet.
+    let handOver: JobHandOver
     let logger: Logger
 
     public init(
         leasing: any JobLeasing, processor: TranscriptionProcessor, concurrency: Int, lockDuration: Duration,
-        jobTimeout: Duration, shutdownGrace: Duration = .seconds(30), logger: Logger, transcriber: any Transcriber
+        jobTimeout: Duration, shutdownGrace: Duration = .seconds(30), logger: Logger, transcriber: any Transcriber,
+        handOver: JobHandOver = .never
     ) {
         self.leasing = leasing
         self.processor = processor
@@ -34,6 +37,7 @@ public struct QueueWorker: Service {
         self.jobTimeout = jobTimeout
         self.shutdownGrace = shutdownGrace
         self.transcriber = transcriber
+        self.handOver = handOver
         self.logger = logger
     }
 
@@ -135,6 +139,11 @@ public struct QueueWorker: Service {
                     continue
                 }
                 failures = 0
+                if await handOver.leavesToOthers(job) {
+                    try await leasing.releaseJob(job, after: handOver.delay)
+                    logger.with("jobId", job.id).info("job left to a worker that can diarize")
+                    continue
+                }
                 await execute(job, active: active)
             } catch {
                 failures += 1

@@ -165,6 +165,27 @@ import WhisperAPICore
     }
 
     @Test(arguments: QueueDriver.available)
+    func aJobReleasedWithADelayWaitsItOutBehindTheOthersAndCountsNoAttempt(driver: QueueDriver) async throws {
+        try await withQueue(driver) { queue in
+            _ = try await queue.addTranscriptionJob(jobData("diarized"), priority: 1, jobId: "diarized")
+            _ = try await queue.addTranscriptionJob(jobData("plain"), priority: 1, jobId: "plain")
+            for round in 1...4 {  // more rounds than a job has attempts
+                let job = try #require(try await queue.claimNextJob(lockDuration: lock))
+                #expect(job.id == "diarized" && job.attempt == 1, "round \(round)")
+                try await queue.releaseJob(job, after: .milliseconds(400))
+                #expect(try await queue.getQueueStats().delayed == 1)
+                if round == 1 {
+                    let next = try #require(try await queue.claimNextJob(lockDuration: lock))
+                    #expect(next.id == "plain", "the released job waits; the next one is taken")
+                    try await queue.completeJob(next, result: result)
+                }
+                #expect(try await queue.claimNextJob(lockDuration: lock) == nil)
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    @Test(arguments: QueueDriver.available)
     func statsCountEveryState(driver: QueueDriver) async throws {
         try await withQueue(driver) { queue in
             for id in ["a", "b", "c", "d"] { _ = try await queue.addTranscriptionJob(jobData(id), priority: 1, jobId: id) }

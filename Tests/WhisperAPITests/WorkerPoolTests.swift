@@ -53,7 +53,7 @@ actor FakeTranscriber: Transcriber {
 /// The worker pool over a fake transcriber, on the embedded queue and local storage.
 @Suite struct WorkerPoolTests {
     func withPool(
-        _ fake: FakeTranscriber, jobs: [String],
+        _ fake: FakeTranscriber, jobs: [String], diarized: Set<String> = [], handOver: JobHandOver = .never,
         _ body: @escaping @Sendable (any TranscriptionQueue & JobLeasing, LocalObjectStorage) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory()
@@ -64,11 +64,13 @@ actor FakeTranscriber: Transcriber {
         try await withQueue(.sqlite, retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(50))) { queue in
             for id in jobs {
                 try await storage.write(key: "audio/user-1/\(id)", data: Data("RIFF....WAVE".utf8))
-                _ = try await queue.addTranscriptionJob(jobData(id), priority: 1, jobId: id)
+                var data = jobData(id)
+                if diarized.contains(id) { data.diarize = DiarizationOptions() }
+                _ = try await queue.addTranscriptionJob(data, priority: 1, jobId: id)
             }
             let pool = QueueWorker(
                 leasing: queue, processor: TranscriptionProcessor(storage: storage), concurrency: 1, lockDuration: .seconds(30),
-                jobTimeout: .seconds(30), logger: logger, transcriber: fake)
+                jobTimeout: .seconds(30), logger: logger, transcriber: fake, handOver: handOver)
             let running = Task { try await pool.run() }
             let outcome: Result<Void, any Error>
             do {
@@ -106,6 +108,23 @@ actor FakeTranscriber: Transcriber {
             #expect(events.contains { $0.jobId == "ok" && $0.kind == .progress && $0.segment?.text == "hello there" })
         }
         #expect(await fake.calls == ["ok"])
+    }
+
+    @Test func aWorkerThatCannotDiarizeLeavesDiarizedJobsToTheFleetWhileOneCanAndRunsThemWhenNoneCan() async throws {
+        let fake = FakeTranscriber(["plain": .transcript("hello"), "diarized": .failure("DIARIZATION_UNAVAILABLE")])
+        let others = JobHandOver(diarizes: false, fleet: FixedCapability(true), delay: .milliseconds(100))
+        try await withPool(fake, jobs: ["diarized", "plain"], diarized: ["diarized"], handOver: others) { queue, _ in
+            #expect(try await waitFor(queue, "plain", [.completed]).state == .completed)
+            try await Task.sleep(for: .milliseconds(500))  // several hand-overs
+            let status = try #require(try await queue.getJobStatus("diarized"))
+            #expect([.waiting, .delayed, .active].contains(status.state) && status.attemptsMade == 0)
+        }
+        #expect(await fake.calls == ["plain"], "the diarized job never reached this worker's engine")
+        let alone = JobHandOver(diarizes: false, fleet: FixedCapability(false))
+        try await withPool(fake, jobs: ["diarized"], diarized: ["diarized"], handOver: alone) { queue, _ in
+            let failed = try await waitFor(queue, "diarized", [.failed])
+            #expect(failed.failedReason?.hasPrefix("DIARIZATION_UNAVAILABLE") == true && failed.attemptsMade == 1)
+        }
     }
 
     @Test func aFailureNoRetryCanFixFailsAtOnceWithItsCodeAndOthersAreRetried() async throws {

@@ -36,7 +36,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 
-from bullmq import Job, UnrecoverableError, Worker  # noqa: E402
+from bullmq import DelayedError, Job, UnrecoverableError, Worker  # noqa: E402
 
 from engine import runner  # noqa: E402
 from engine import diarize, errors  # noqa: E402
@@ -111,9 +111,15 @@ class Transcriber:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.s3 = settings.s3_client()
+        self.board = None
 
     async def __call__(self, job: Job, token: str) -> dict[str, Any]:
         data = job.data or {}
+        if diarize.asked(data) and not diarize.available() and await self.others_diarize():
+            # Left to a worker that has the speaker model: back in the queue for a moment, no attempt counted.
+            await job.moveToDelayed(int(time.time() * 1000) + HAND_OVER_MS, token)
+            log.info("job left to a worker that can diarize", extra={"job": job.id})
+            raise DelayedError()
         priority, model = getattr(job, "priority", 0), data.get("model")
         metrics.started(priority, model, job.attemptsMade + 1, getattr(job, "timestamp", 0))
         began, outcome = time.monotonic(), "failed"
@@ -124,6 +130,17 @@ class Transcriber:
             return value
         finally:
             metrics.ended(priority, model, outcome, time.monotonic() - began)
+
+    async def others_diarize(self) -> bool:
+        """Whether some worker's claim that it can diarize is current (see ``advertise_diarization``)."""
+        from redis import asyncio as aioredis
+
+        if self.board is None:
+            self.board = aioredis.from_url(self.settings.redis_url)
+        try:
+            return await self.board.zcount(capability_key(self.settings), f"({time.time()}", "+inf") > 0
+        except Exception:  # Redis away: the job runs here, and fails as unavailable rather than wait
+            return False
 
     async def process(self, job: Job, data: dict[str, Any]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
@@ -188,6 +205,13 @@ class Transcriber:
 
 #: How long a worker's claim that it can diarize lasts, and how often it renews it (as the Swift workers do).
 CLAIM_SECONDS, RENEW_SECONDS = 30, 10
+#: How long a diarized job this worker cannot run waits in the queue for a worker that can (as the Swift workers do).
+HAND_OVER_MS = 2000
+
+
+def capability_key(settings: Settings) -> str:
+    """The sorted set of the workers that can diarize, scored by when each claim runs out."""
+    return f"whisperapi:{settings.prefix}:capability:diarization"
 
 
 async def advertise_diarization(settings: Settings, stop: asyncio.Event) -> None:
@@ -196,7 +220,7 @@ async def advertise_diarization(settings: Settings, stop: asyncio.Event) -> None
     runs out; it is withdrawn when the worker stops."""
     from redis import asyncio as aioredis
 
-    key = f"whisperapi:{settings.prefix}:capability:diarization"
+    key = capability_key(settings)
     worker = f"{socket.gethostname()}:{os.getpid()}:cloud"
     client = aioredis.from_url(settings.redis_url)
     try:
@@ -222,9 +246,10 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    transcriber = Transcriber(settings)
     worker = Worker(
         QUEUE_NAME,
-        Transcriber(settings),
+        transcriber,
         {
             "connection": settings.redis_url,
             "prefix": settings.prefix,
@@ -242,6 +267,8 @@ async def run(settings: Settings) -> None:
     await stop.wait()
     print("cloud worker stopping: finishing running jobs", flush=True)
     await worker.close()
+    if transcriber.board is not None:
+        await transcriber.board.aclose()
     if heartbeat:
         await heartbeat
     tracing.shutdown()
