@@ -17,7 +17,22 @@ public struct BatchRepository: Sendable {
     }
 
     public func insert(_ batch: Batch) async throws {
-        try await BatchModel(batch).create(on: database)
+        var row = batch
+        row.createdAt = PageCursor.milliseconds(row.createdAt)  // as a page cursor carries it
+        try await BatchModel(row).create(on: database)
+    }
+
+    /// The owner's batches, newest first, after `cursor` (the last batch of the previous page).
+    public func list(owner: UUID, limit: Int, after cursor: PageCursor?) async throws -> [Batch] {
+        var query = BatchModel.query(on: database).filter(\.$userId == owner)
+        if let cursor {
+            query = query.group(.or) { group in
+                group.filter(\.$createdAt < cursor.createdAt).group(.and) { same in
+                    same.filter(\.$createdAt == cursor.createdAt).filter(\.$id < cursor.id)
+                }
+            }
+        }
+        return try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(..<limit).all().map { $0.toDTO() }
     }
 
     /// The batch with this id, only when `owner` owns it (nil owner: any batch).
@@ -29,8 +44,15 @@ public struct BatchRepository: Sendable {
 
     /// The batch's transcriptions in the order they were submitted.
     public func items(of batchId: UUID) async throws -> [Transcription] {
-        try await TranscriptionRows.select(on: try sql()).where("batch_id", .equal, batchId)
+        try await items(of: [batchId])[batchId] ?? []
+    }
+
+    /// Several batches' transcriptions with one query, by batch, each in the order they were submitted.
+    public func items(of batchIds: [UUID]) async throws -> [UUID: [Transcription]] {
+        guard !batchIds.isEmpty else { return [:] }
+        let rows = try await TranscriptionRows.select(on: try sql()).where("batch_id", .in, batchIds)
             .orderBy("created_at").orderBy("id").all().map(TranscriptionRows.transcription)
+        return Dictionary(grouping: rows) { $0.batchId ?? UUID() }
     }
 
     /// Marks the batch ended, once: true for the one caller that did (only that one queues its webhook).

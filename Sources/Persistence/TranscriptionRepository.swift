@@ -17,7 +17,7 @@ public struct TranscriptionRepository: Sendable {
     /// Inserts a row; `createdAt` is kept to the millisecond so listing cursors round-trip exactly.
     public func insert(_ transcription: Transcription) async throws {
         var row = transcription
-        row.createdAt = TranscriptionCursor.milliseconds(row.createdAt)
+        row.createdAt = PageCursor.milliseconds(row.createdAt)
         rows?.forget(row.id)
         try await TranscriptionModel(row).create(on: database)
         rows?.forget(row.id)
@@ -153,7 +153,7 @@ public struct TranscriptionRepository: Sendable {
 
     /// A page of one owner's rows (of one status when given), newest first, starting after the cursor row.
     public func list(
-        owner: UUID, limit: Int, after cursor: TranscriptionCursor?, status: TranscriptionStatus? = nil
+        owner: UUID, limit: Int, after cursor: PageCursor?, status: TranscriptionStatus? = nil
     ) async throws -> [Transcription] {
         var query = TranscriptionRows.select(on: try sql()).where("user_id", .equal, owner)
         if let status { query = query.where("status", .equal, status.rawValue) }
@@ -169,7 +169,7 @@ public struct TranscriptionRepository: Sendable {
 }
 
 /// A position in a newest-first listing: the last row a page returned.
-public struct TranscriptionCursor: Sendable, Equatable {
+public struct PageCursor: Sendable, Equatable {
     public var createdAt: Date
     public var id: UUID
 

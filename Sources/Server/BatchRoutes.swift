@@ -9,6 +9,7 @@ import WhisperAPICore
 extension TranscriptionRoutes {
     func registerBatches(on group: RouterGroup<AppRequestContext>) {
         group.post("batches", use: submitBatch)
+        group.get("batches", use: listBatches)
         group.get("batches/:id", use: batchStatus)
         group.get("batches/:id/result", use: batchResult)
         group.delete("batches/:id", use: deleteBatch)
@@ -23,6 +24,15 @@ extension TranscriptionRoutes {
         }
         context.logger.info("batch queued", metadata: ["batchId": .string(batch.id.lowercasedString), "items": .stringConvertible(items.count)])
         return Success.with(.accepted, BatchDTO(batch, items: items))
+    }
+
+    /// The caller's batches, newest first, each with its items; `limit` and `cursor` as for transcriptions.
+    @Sendable func listBatches(_ request: Request, context: AppRequestContext) async throws -> Success<PageDTO<BatchDTO>> {
+        let identity = try context.requireIdentity()
+        let page = try PageRequest(request)
+        let found = try await batches.list(owner: identity.user.id, limit: page.limit + 1, after: page.cursor)
+        let items = try await batches.items(of: found.prefix(page.limit).map(\.id))
+        return Success(page.answer(found, createdAt: \.createdAt, id: \.id) { BatchDTO($0, items: items[$0.id] ?? []) })
     }
 
     /// The caller's batch named by the `:id` path parameter, with its items; 404 for another user's.
@@ -43,13 +53,7 @@ extension TranscriptionRoutes {
     /// one zip. 409 `NOT_READY` while items are still queued or running.
     @Sendable func batchResult(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (batch, items) = try await ownedBatch(context)
-        var format: ResultFormat?
-        if let requested = request.uri.queryParameters["format"], !requested.isEmpty {
-            guard let parsed = ResultFormat(rawValue: String(requested)) else {
-                throw APIError(.invalidFormat, "unknown format", allowed: ResultFormat.allCases.map(\.rawValue))
-            }
-            format = parsed
-        }
+        let format = try request.requestedFormat()
         let tally = BatchTally(items)
         guard tally.status == .completed else {
             throw APIError(.resultNotReady, "the batch is \(tally.status.rawValue): \(tally.counts[.completed] ?? 0) of \(items.count) items are done")

@@ -85,7 +85,8 @@ struct CancelDTO: Encodable {
     let status: TranscriptionStatus
 }
 
-struct PageDTO: Encodable {
-    let items: [TranscriptionDTO]
+struct PageDTO<Item: Encodable & Sendable>: Encodable, Sendable {
+    let items: [Item]
     let nextCursor: String?
 }
+

@@ -67,20 +67,10 @@ struct TranscriptionRoutes {
         Success(TranscriptionDTO(try await owned(context)))
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Success<PageDTO> {
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Success<PageDTO<TranscriptionDTO>> {
         let identity = try context.requireIdentity()
         let query = request.uri.queryParameters
-        let limit = query["limit"].map { Int(String($0)) } ?? 20
-        guard let limit, (1...100).contains(limit) else {
-            throw APIError(.invalidLimit, "limit must be between 1 and 100")
-        }
-        var cursor: TranscriptionCursor?
-        if let text = query["cursor"], !text.isEmpty {
-            guard let decoded = TranscriptionCursor(encoded: String(text)) else {
-                throw APIError(.invalidCursor, "cursor is not one this API returned")
-            }
-            cursor = decoded
-        }
+        let page = try PageRequest(request)
         var status: TranscriptionStatus?
         if let text = query["status"], !text.isEmpty {
             guard let parsed = TranscriptionStatus(rawValue: String(text).uppercased()) else {
@@ -88,21 +78,13 @@ struct TranscriptionRoutes {
             }
             status = parsed
         }
-        let rows = try await transcriptions.list(owner: identity.user.id, limit: limit + 1, after: cursor, status: status)
-        let page = Array(rows.prefix(limit))
-        let next = rows.count > limit ? page.last.map { TranscriptionCursor(createdAt: $0.createdAt, id: $0.id).encoded } : nil
-        return Success(PageDTO(items: page.map(TranscriptionDTO.init), nextCursor: next))
+        let rows = try await transcriptions.list(owner: identity.user.id, limit: page.limit + 1, after: page.cursor, status: status)
+        return Success(page.answer(rows, createdAt: \.createdAt, id: \.id, as: TranscriptionDTO.init))
     }
 
     @Sendable func result(_ request: Request, context: AppRequestContext) async throws -> Response {
         let row = try await owned(context)
-        var format = row.format
-        if let requested = request.uri.queryParameters["format"], !requested.isEmpty {
-            guard let parsed = ResultFormat(rawValue: String(requested)) else {
-                throw APIError(.invalidFormat, "unknown format", allowed: ResultFormat.allCases.map(\.rawValue))
-            }
-            format = parsed
-        }
+        let format = try request.requestedFormat() ?? row.format
         if row.status == .expired {
             throw APIError(.expired, "the transcription is past its plan's result retention; its result and audio are deleted")
         }

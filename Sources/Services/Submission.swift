@@ -301,7 +301,7 @@ struct SubmitOptions: Equatable {
             throw APIError(.invalidModel, "unknown model '\(request.model ?? "")'", allowed: WhisperModels.accepted)
         }
         let formatText = request.format ?? ResultFormat.json.rawValue
-        guard let format = ResultFormat(rawValue: formatText) else {
+        guard let format = ResultFormat(named: formatText) else {
             throw APIError(.invalidFormat, "unknown format '\(formatText)'", allowed: ResultFormat.allCases.map(\.rawValue))
         }
         let taskText = request.task ?? TranscriptionTask.transcribe.rawValue

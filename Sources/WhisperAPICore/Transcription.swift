@@ -129,6 +129,11 @@ public enum ResultFormat: String, Codable, Sendable, CaseIterable {
     /// OpenAI's speaker-labelled segments; asking for it asks for diarization.
     case diarizedJSON = "diarized_json"
 
+    /// A format by the name a client gives it: its own name, or `txt` for text (the extension its files carry).
+    public init?(named name: String) {
+        self.init(rawValue: name == "txt" ? Self.text.rawValue : name)
+    }
+
     /// The extension a file of this format is named with.
     public var fileExtension: String {
         switch self {

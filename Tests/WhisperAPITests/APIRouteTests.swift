@@ -336,8 +336,12 @@ import WhisperAPICore
             #expect(row["progress"] as? Int == 100)
             let srt = try await client.get("/api/v1/transcriptions/\(id)/result?format=srt", key: harness.freeKey)
             #expect(String(buffer: srt.body) == "1\n00:00:00,000 --> 00:00:01,250\nHello world.\n")
-            let text = try await client.get("/api/v1/transcriptions/\(id)/result?format=text", key: harness.freeKey)
-            #expect(String(buffer: text.body) == "Hello world.\n")
+            for name in ["text", "txt"] {  // txt: the extension its files carry
+                let text = try await client.get("/api/v1/transcriptions/\(id)/result?format=\(name)", key: harness.freeKey)
+                #expect(String(buffer: text.body) == "Hello world.\n")
+            }
+            let unknown = try await client.get("/api/v1/transcriptions/\(id)/result?format=doc", key: harness.freeKey)
+            #expect(unknown.status == .badRequest)
             // The stored document at a signed, expiring URL that needs no API key.
             let redirect = try await client.get("/api/v1/transcriptions/\(id)/result?redirect=1", key: harness.freeKey)
             #expect(redirect.status == .temporaryRedirect)

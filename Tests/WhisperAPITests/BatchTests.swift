@@ -59,6 +59,38 @@ struct BatchTests {
         }
     }
 
+    @Test(arguments: DatabaseDriver.available)
+    func theCallersBatchesAreListedNewestFirstPageByPageAndNoOneElses(database: DatabaseDriver) async throws {
+        try await APIHarness.run(database: database) { client, harness in
+            var submitted: [String] = []
+            for files in 1...3 {
+                let batch = try dataField(try await submitBatch(client, key: harness.proKey, files: files))
+                submitted.append(try #require(batch["id"] as? String))
+            }
+            _ = try await submitBatch(client, key: harness.freeKey, files: 1)
+            var listed: [String] = []
+            var created: [String] = []
+            var cursor: String?
+            repeat {
+                let query = "limit=2" + (cursor.map { "&cursor=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0)" } ?? "")
+                let page = try dataField(try await client.get("/api/v1/batches?\(query)", key: harness.proKey))
+                let batches = try #require(page["items"] as? [[String: Any]])
+                #expect(batches.count <= 2)
+                listed += batches.compactMap { $0["id"] as? String }
+                created += batches.compactMap { $0["createdAt"] as? String }
+                for batch in batches {
+                    let items = try #require(batch["items"] as? [[String: Any]])
+                    #expect(batch["total"] as? Int == items.count && !items.isEmpty, "each batch comes with its items")
+                }
+                cursor = page["nextCursor"] as? String
+            } while cursor != nil
+            #expect(listed.count == submitted.count && Set(listed) == Set(submitted), "every batch once, none of another user's")
+            #expect(created == created.sorted(by: >), "newest first")
+            #expect(try await client.get("/api/v1/batches?limit=0", key: harness.proKey).status == .badRequest)
+            #expect(try await client.get("/api/v1/batches?cursor=nonsense", key: harness.proKey).status == .badRequest)
+        }
+    }
+
     @Test func theLastItemQueuesExactlyOneBatchWebhook() async throws {
         try await APIHarness.run(environment: ["WEBHOOK_ALLOW_PRIVATE": "true"]) { client, harness in
             let response = try await submitBatch(client, key: harness.proKey, files: 2, fields: ["webhook_url": "http://127.0.0.1:9/batch"])

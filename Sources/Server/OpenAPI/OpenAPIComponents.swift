@@ -113,6 +113,8 @@ enum APIComponents {
                                                   optional: ["originalFilename": .string, "durationSeconds": .number, "errorMessage": .string]))],
             optional: ["completedAt": .string, "resultUrl": .string])),
         ("BatchEnvelope", Schema.envelope(Schema.ref("Batch"))),
+        ("BatchPageEnvelope", Schema.envelope(Schema.object(["items": .array(items: Schema.ref("Batch"))],
+                                                            optional: ["nextCursor": .string(nullable: true)]))),
         ("StatusEnvelope", Schema.envelope(Schema.ref("StatusBody"))),
         ("TranscriptionEnvelope", Schema.envelope(Schema.ref("Transcription"))),
         ("CancelEnvelope", Schema.envelope(Schema.object(["transcriptionId": .string, "cancelled": .boolean, "status": status]))),

@@ -113,7 +113,11 @@ enum OpenAPIDocument {
         ("/api/v1/transcriptions/{id}/webhooks", .init(get: operation(
             "Every webhook delivery attempt for a transcription, oldest first", parameters: [Parameter.id],
             answers: ok(Answer.json("The attempts", Schema.ref("AttemptsEnvelope"))), errors: [401, 404]))),
-        ("/api/v1/batches", .init(post: operation(
+        ("/api/v1/batches", .init(get: operation(
+            "Your batches, newest first, each with its items",
+            parameters: [Parameter.query("limit", .integer(maximum: (100, exclusive: false), minimum: (1, exclusive: false))),
+                         Parameter.query("cursor", .string)],
+            answers: ok(Answer.json("A page", Schema.ref("BatchPageEnvelope"))), errors: [400, 401]), post: operation(
             "Submit several files and/or audio URLs with shared options: one transcription per item, each counted against the plan; the whole batch is refused up front when it cannot fit (422 BATCH_TOO_LARGE, 429 TOO_MANY_CONCURRENT_JOBS); one batch.completed webhook when every item has ended",
             body: Parameter.formOrJSON("BatchForm", json: "BatchURLs"),
             answers: ok(Answer.json("Queued", Schema.ref("BatchEnvelope")), status: 202), errors: [400, 401, 413, 415, 422, 429, 503]))),
