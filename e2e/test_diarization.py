@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
 
 from e2e.browser import chromium_paths, fetch, open_browser, screenshot, wait
-from e2e.support import LINES, ROOT, conversation, free_port, parse_srt, parse_vtt, two_readers, wrong_share
+from e2e.support import BINARY, LINES, ROOT, conversation, free_port, parse_srt, parse_vtt, two_readers, wrong_share
 from e2e.test_cloud import CloudWorker, shared_env  # noqa: F401 (a fixture)
 from e2e.test_dashboard import check_labels, css, sign_in
+from e2e.test_terminal_client import client_env  # noqa: F401 (a fixture)
 
 MODEL = ROOT / "models" / "campplus.onnx"
 if not MODEL.is_file():
@@ -116,6 +118,26 @@ def test_two_real_people_are_two_speakers(server, tmp_path):
     _, result = finished(server, server.bootstrap_key, path, diarize="true")
     assert [speaker["speaker"] for speaker in result["speakers"]] == ["SPEAKER_1", "SPEAKER_2"]
     assert wrong_share(result["segments"], turns)[0] <= 0.05
+
+
+def test_the_terminal_client_labels_speakers(client_env, talks, tmp_path):  # noqa: F811
+    path, turns = talks[2]
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [str(BINARY), "transcribe", str(path), "--diarize", "--format", "srt,diarized_json", "--output-dir", str(out)],
+        env=client_env, capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    cues = parse_srt((out / f"{path.stem}.srt").read_text())
+    assert {cue[2].split(":")[0] for cue in cues} == {"SPEAKER_1", "SPEAKER_2"}
+    diarized = json.loads((out / f"{path.stem}.diarized.json").read_text())
+    assert wrong_share(diarized["segments"], turns)[0] <= 0.05
+    # --speakers alone asks for them too.
+    done = subprocess.run(
+        [str(BINARY), "transcribe", str(path), "--speakers", "2", "--format", "txt", "--output-dir", str(tmp_path / "known")],
+        env=client_env, capture_output=True, text=True, timeout=240,
+    )
+    assert done.returncode == 0 and "SPEAKER_2" in (tmp_path / "known" / f"{path.stem}.txt").read_text(), done.stdout
 
 
 def test_options_are_checked_and_diarization_is_refused_where_no_worker_can(server_factory, talks):

@@ -3,7 +3,7 @@ import Foundation
 /// What `whisperapi transcribe` was asked to do.
 public struct TranscribeRequest: Sendable {
     public var inputs: [String]
-    /// Result formats to write: srt, vtt, txt (or text), json, verbose_json.
+    /// Result formats to write: srt, vtt, txt (or text), json, verbose_json, diarized_json.
     public var formats: [String]
     public var fields: [String: String]
     public var outputDirectory: String?
@@ -22,7 +22,7 @@ public struct TranscribeRequest: Sendable {
     /// The API's name of a format, and the file extension written for it.
     static let formats: [String: (api: String, ext: String)] = [
         "srt": ("srt", "srt"), "vtt": ("vtt", "vtt"), "txt": ("text", "txt"), "text": ("text", "txt"),
-        "json": ("json", "json"), "verbose_json": ("verbose_json", "verbose.json"),
+        "json": ("json", "json"), "verbose_json": ("verbose_json", "verbose.json"), "diarized_json": ("diarized_json", "diarized.json"),
     ]
 
     static let audioExtensions: Set<String> = ["wav", "mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "flac", "webm", "mka", "mkv", "mov"]
@@ -151,7 +151,7 @@ public final class TranscribeRun: Sendable {
         self.client = client
         self.request = request
         for format in request.formats where TranscribeRequest.formats[format] == nil {
-            throw ClientError.usage("unknown format '\(format)'; use srt, vtt, txt, json or verbose_json")
+            throw ClientError.usage("unknown format '\(format)'; use srt, vtt, txt, json, verbose_json or diarized_json")
         }
         let entries = try Self.entries(request)
         if entries.isEmpty { throw ClientError.usage("no audio files found in \(request.inputs.joined(separator: ", "))") }

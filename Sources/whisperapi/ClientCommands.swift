@@ -37,7 +37,9 @@ struct Transcribe: AsyncParsableCommand {
     @Option(help: "Model: tiny.en, base or whisper-1.") var model: String?
     @Option(help: "Spoken language code, e.g. en (base detects it when omitted).") var language: String?
     @Option(help: "transcribe, or translate (to English, with base).") var task: String?
-    @Option(help: "Comma-separated formats to write: srt, vtt, txt, json, verbose_json.") var format: String = "txt"
+    @Option(help: "Comma-separated formats to write: srt, vtt, txt, json, verbose_json, diarized_json.") var format: String = "txt"
+    @Flag(help: "Label who spoke when (speaker diarization, where the server has it): SPEAKER_1: … in every format.") var diarize = false
+    @Option(help: "The number of speakers, when known (labels speakers; implies --diarize).") var speakers: Int?
     @Option(help: "Write the outputs here instead of beside each input.") var outputDir: String?
     @Option(help: "Files in flight at once.") var concurrency: Int = 2
     @Flag(help: "Transcribe again even when the outputs exist.") var force = false
@@ -47,6 +49,8 @@ struct Transcribe: AsyncParsableCommand {
         if let model { fields["model"] = model }
         if let language { fields["language"] = language }
         if let task { fields["task"] = task }
+        if diarize { fields["diarize"] = "true" }
+        if let speakers { fields["speakers"] = String(speakers) }
         let request = TranscribeRequest(
             inputs: inputs, formats: format.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() },
             fields: fields, outputDirectory: outputDir, concurrency: concurrency, force: force)
