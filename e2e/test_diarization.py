@@ -172,33 +172,34 @@ def test_on_redis_only_a_worker_that_can_diarize_makes_it_accepted(cluster, talk
     assert api.submit(key, path, diarize="true").status_code == 422
 
 
-def accepted(api, key: str, path: Path, worker) -> None:
-    """Waits until a worker's claim to diarize reaches the API server; the submit that proves it runs too."""
+def accepted(api, key: str, path: Path, worker) -> str:
+    """Waits until a worker's claim to diarize reaches the API server; the submit that proves it (its transcription
+    id) runs too."""
     deadline = time.time() + 30
-    while api.submit(key, path, diarize="true").status_code != 202:
+    while (response := api.submit(key, path, diarize="true")).status_code != 202:
         assert time.time() < deadline, worker.log()[-2000:]
         time.sleep(0.5)
+    return response.json()["data"]["transcriptionId"]
 
 
-def left_to_the_able(api, key: str, talk, able, start_unable) -> None:
-    """The worker that can diarize is paused (its claim still current) while one that cannot takes a diarized job:
-    the job goes back to the queue each time, no attempt counted, and the other work goes on; resumed, the able
-    worker diarizes it."""
+def left_to_the_able(api, key: str, talk, able, unable) -> None:
+    """The worker that can diarize is paused (its claim stays current for 20 s at least) while one that cannot takes a
+    diarized job: the job goes back to the queue each time, no attempt counted, and the other work goes on; resumed,
+    the able worker diarizes it."""
     path, turns = talk
     able.process.send_signal(signal.SIGSTOP)
     try:
-        unable = start_unable()
         diarized = api.submitted(key, path, diarize="true")
         plain = api.submitted(key, path)
-        assert api.wait_for(key, plain, {"COMPLETED", "FAILED"}, timeout=120)["status"] == "COMPLETED"
-        # Handed over more times than a job has attempts (3): none of them counts as one.
-        deadline = time.time() + 30
-        while unable.log().count("job left to a worker that can diarize") < 4:
+        # Handed over as many times as a job has attempts (3): none of them counts as one.
+        deadline = time.time() + 15
+        while unable.log().count("job left to a worker that can diarize") < 3:
             assert time.time() < deadline, unable.log()[-2000:]
             time.sleep(0.2)
         assert api.status(key, diarized)["status"] in ("QUEUED", "PROCESSING"), api.status(key, diarized)
     finally:
         able.process.send_signal(signal.SIGCONT)
+    assert api.wait_for(key, plain, {"COMPLETED", "FAILED"}, timeout=120)["status"] == "COMPLETED"
     status = api.wait_for(key, diarized, {"COMPLETED", "FAILED"}, timeout=120)
     assert status["status"] == "COMPLETED", status
     result = api.get(key, f"/api/v1/transcriptions/{diarized}/result?format=verbose_json").json()
@@ -208,8 +209,10 @@ def left_to_the_able(api, key: str, talk, able, start_unable) -> None:
 def test_in_a_mixed_fleet_a_worker_without_the_model_leaves_diarized_jobs_to_one_with_it(cluster, talks):
     api, add_worker = cluster
     able = add_worker({})
-    accepted(api, api.bootstrap_key, talks[2][0], able)
-    left_to_the_able(api, api.bootstrap_key, talks[2], able, lambda: add_worker({"DIARIZATION_MODEL": "/nonexistent/campplus.onnx"}))
+    probe = accepted(api, api.bootstrap_key, talks[2][0], able)
+    assert api.wait_for(api.bootstrap_key, probe, {"COMPLETED", "FAILED"}, timeout=120)["status"] == "COMPLETED"
+    unable = add_worker({"DIARIZATION_MODEL": "/nonexistent/campplus.onnx"})
+    left_to_the_able(api, api.bootstrap_key, talks[2], able, unable)
 
 
 def test_the_python_cloud_worker_diarizes(tmp_path, shared_env, server_factory, talks):  # noqa: F811
@@ -223,12 +226,9 @@ def test_the_python_cloud_worker_diarizes(tmp_path, shared_env, server_factory, 
         _, verbose = finished(api, key, path, diarize="true", speakers="3")
         assert len(verbose["speakers"]) == 3 and wrong_share(verbose["segments"], turns)[0] <= 0.05
         assert cloud.completed_jobs() >= 2
-
-        def start_unable() -> CloudWorker:  # beside it, a cloud worker without the model
-            unable.append(CloudWorker(tmp_path / "unable", {**shared_env, "DIARIZATION_MODEL": "/nonexistent/campplus.onnx"}))
-            return unable[-1]
-
-        left_to_the_able(api, key, talks[2], cloud, start_unable)
+        # Beside it, a cloud worker without the model.
+        unable.append(CloudWorker(tmp_path / "unable", {**shared_env, "DIARIZATION_MODEL": "/nonexistent/campplus.onnx"}))
+        left_to_the_able(api, key, talks[2], cloud, unable[0])
     finally:
         assert cloud.stop() == 0
         for worker in unable:
