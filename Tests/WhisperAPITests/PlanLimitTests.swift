@@ -126,6 +126,8 @@ import WhisperAPICore
                 try await waitFor { try dataField(try await client.get("/api/v1/status/\(id)", key: harness.freeKey))["status"] as? String == "COMPLETED" }
                 durations.append(duration)
             }
+            // The status turns COMPLETED a moment before its usage is recorded (one write after the other).
+            try await waitFor { try dataField(try await client.get("/api/v1/usage", key: harness.freeKey))["jobs"] as? Int == 2 }
             // The same completion applied again (a replayed event, a second server) is not counted twice.
             let owner = try #require(try await harness.backend.users.find(email: "free@example.com"))
             for row in try await harness.backend.transcriptions.list(owner: owner.id, limit: 10, after: nil) {
