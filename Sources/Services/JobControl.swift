@@ -59,7 +59,8 @@ public struct JobControl: Sendable {
     }
 
     /// Puts a FAILED transcription's job back in the queue with its attempts counted afresh (the seed's retryFailedJob)
-    /// and marks the row queued; returns its job id and the status the row has now.
+    /// and marks the row queued; returns its job id and the status the row has now. An item of an ended batch reopens
+    /// it: the batch ends again, with another `batch.completed` webhook, when the item ends.
     /// 409 `NOT_FAILED` unless the row FAILED; 410 `JOB_GONE` when the queue no longer holds the job.
     public func retry(_ row: Transcription) async throws -> (jobId: String, status: TranscriptionStatus) {
         guard row.status == .failed, let jobId = row.jobId else {
@@ -76,6 +77,7 @@ public struct JobControl: Sendable {
             row.clearPartial()
             row.retryCount += 1
         }
+        if let batchId = row.batchId { try await batches.reopen(id: batchId) }
         return (jobId, updated?.status ?? .queued)
     }
 }

@@ -60,11 +60,11 @@ public struct WebhookNotifier: Sendable {
 
     /// Queues `batch.completed` for a batch whose items have all ended, when it has a webhook URL. The delivery's
     /// attempts are listed with the batch's first item (`GET /api/v1/transcriptions/:id/webhooks`). Safe to repeat: one
-    /// id per batch.
+    /// id per end of the batch (the batch, and how often its items were retried: a retried item reopens it).
     public func notify(_ batch: Batch, items: [Transcription], at date: Date = Date()) async throws {
         guard let url = batch.webhookURL, let keyId = batch.apiKeyId, let first = items.first else { return }
         let batchId = batch.id.lowercasedString
-        let id = "\(batchId)_\(WebhookEvent.batchCompleted.rawValue)"
+        let id = "\(batchId)_\(WebhookEvent.batchCompleted.rawValue)_\(items.map(\.retryCount).reduce(0, +))"
         let tally = BatchTally(items)
         let payload = BatchPayload(
             id: id, event: .batchCompleted, batchId: batchId, status: tally.status, occurredAt: date, total: items.count,

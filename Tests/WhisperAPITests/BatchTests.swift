@@ -115,6 +115,39 @@ struct BatchTests {
         }
     }
 
+    @Test func retryingAnItemOfAnEndedBatchReopensItAndItsNextEndSendsAnotherWebhook() async throws {
+        try await APIHarness.withBackend(environment: ["WEBHOOK_ALLOW_PRIVATE": "true"]) { harness, _ in
+            let owner = try #require(try await harness.backend.users.find(email: "pro@example.com"))
+            let batch = Batch(userId: owner.id, apiKeyId: UUID(), webhookURL: "http://127.0.0.1:9/batch")
+            try await harness.backend.batches.insert(batch)
+            let jobId = "retried-item"
+            _ = try await harness.backend.queue.addTranscriptionJob(jobData(jobId), priority: 1, jobId: jobId)
+            var item = Transcription(
+                userId: owner.id, jobId: jobId, audioKey: "audio/x", model: "tiny.en", format: .json, fileSize: 1, batchId: batch.id)
+            try await harness.backend.transcriptions.insert(item)
+            let sent = SentWebhooks()
+            let completion = BatchCompletion(batches: harness.backend.batches, webhooks: WebhookNotifier(queue: sent))
+            let control = JobControl(
+                transcriptions: harness.backend.transcriptions, queue: harness.backend.queue, storage: harness.backend.storage,
+                batches: harness.backend.batches, batchCompletion: completion)
+            // The item fails (as the status sync records it), is retried, and fails again.
+            for round in 1...2 {
+                let job = try #require(try await harness.backend.leasing.claimNextJob(lockDuration: .seconds(30)))
+                try await harness.backend.leasing.failJob(job, reason: "ENGINE_ERROR: test", retryable: false)
+                item = try #require(try await harness.backend.transcriptions.update(id: item.id) { $0.status = .failed })
+                for _ in 0..<3 { try await completion.itemEnded(item) }  // replayed: still one webhook per end
+                let jobs = await sent.jobs
+                #expect(jobs.count == round && Set(jobs.map(\.id)).count == round, "one batch.completed per end of the batch")
+                #expect(try await harness.backend.batches.find(id: batch.id, owner: nil)?.completedAt != nil)
+                if round == 1 {
+                    _ = try await control.retry(item)
+                    #expect(try await harness.backend.batches.find(id: batch.id, owner: nil)?.completedAt == nil, "reopened")
+                    item = try #require(try await harness.backend.transcriptions.find(id: item.id, owner: nil))
+                }
+            }
+        }
+    }
+
     @Test func aBatchThatCannotFitThePlanIsRefusedWithTheReasonAndStoresNothing() async throws {
         try await APIHarness.run(environment: ["PLAN_FREE_CONCURRENT_JOBS": "1"]) { client, harness in
             let refused = try await submitBatch(client, key: harness.freeKey, files: 3)
