@@ -71,12 +71,18 @@ import WhisperAPICore
         let here = RedisCredentialNotices(client: client, prefix: prefix, logger: logger)
         let there = RedisCredentialNotices(client: client, prefix: prefix, logger: logger)
         let following = Task { await there.follow() }
-        try await Task.sleep(for: .milliseconds(300))  // the follower is reading
         let before = there.generation
         await here.announce()
         #expect(here.generation == 1, "the announcing server counts its own change at once")
-        let deadline = ContinuousClock.now + .seconds(3)
-        while there.generation == before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        // A follower hears what is announced once it reads (from the newest entry on): until then, announce again
+        // (a busy machine may take a while to open its connection).
+        let deadline = ContinuousClock.now + .seconds(10)
+        var waited = 0
+        while there.generation == before, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+            waited += 1
+            if waited % 50 == 0 { await here.announce() }
+        }
         #expect(there.generation > before, "the other server heard of the change")
         following.cancel()
         await client.close()
