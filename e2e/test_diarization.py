@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from faster_whisper.audio import decode_audio
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.select import Select
 
@@ -19,6 +20,7 @@ from e2e.support import BINARY, LINES, ROOT, conversation, free_port, parse_srt,
 from e2e.test_cloud import CloudWorker, shared_env  # noqa: F401 (a fixture)
 from e2e.test_dashboard import check_labels, css, sign_in
 from e2e.test_terminal_client import client_env  # noqa: F401 (a fixture)
+from engine import diarize
 
 MODEL = ROOT / "models" / "campplus.onnx"
 if not MODEL.is_file():
@@ -102,9 +104,6 @@ def test_longer_conversations_keep_their_speaker_count(voices, lines, tmp_path):
     """Over a minute and more, with every sentence said several times: a voice's pieces are most alike within a
     sentence, so a graph pruned for short clips falls apart by sentence (7 speakers found in 105 s of 3 voices).
     The engine's diarization alone, without transcription."""
-    from engine import diarize
-    from faster_whisper.audio import decode_audio
-
     path, turns = conversation(tmp_path, voices, lines)
     found = diarize.diarize(decode_audio(str(path)), diarize.Options())
     segments = [{"start": turn.start, "end": turn.end, "speaker": str(turn.speaker)} for turn in found]

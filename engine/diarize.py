@@ -257,7 +257,8 @@ def cluster(embeddings: np.ndarray, options: Options) -> np.ndarray:
     else:
         low = max(1, options.min_speakers)
         high = max(low, min(options.max_speakers, count // MIN_CLUSTER_PIECES))
-    eigenvalues, eigenvectors = np.linalg.eigh(laplacian(similarity, neighbours(similarity, low, high)))
+    strongest = np.argsort(-similarity, axis=1)
+    eigenvalues, eigenvectors = np.linalg.eigh(laplacian(similarity, strongest[:, :neighbours(similarity, strongest, low, high)]))
     speakers = low if options.speakers else speaker_count(eigenvalues, low, high)
     if speakers <= 1:
         return np.zeros(count, dtype=int)
@@ -269,28 +270,29 @@ def cluster(embeddings: np.ndarray, options: Options) -> np.ndarray:
     return labels
 
 
-def laplacian(similarity: np.ndarray, keep: int) -> np.ndarray:
-    """The normalised Laplacian of the similarity graph in which each piece keeps its ``keep`` strongest links."""
+def laplacian(similarity: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The normalised Laplacian of the similarity graph in which each piece keeps only its links to the pieces in its
+    row of ``kept``."""
     count = len(similarity)
     pruned = np.zeros_like(similarity)
-    strongest = np.argsort(-similarity, axis=1)[:, :keep]
     rows = np.arange(count)[:, None]
-    pruned[rows, strongest] = similarity[rows, strongest]
+    pruned[rows, kept] = similarity[rows, kept]
     affinity = np.maximum(0.5 * (pruned + pruned.T), 0.0)
     np.fill_diagonal(affinity, 0.0)
     scale = 1.0 / np.sqrt(np.maximum(affinity.sum(axis=1), 1e-9))
     return np.eye(count) - scale[:, None] * affinity * scale[None, :]
 
 
-def neighbours(similarity: np.ndarray, low: int, high: int) -> int:
+def neighbours(similarity: np.ndarray, strongest: np.ndarray, low: int, high: int) -> int:
     """How many links each piece keeps, chosen per recording as auto-tuning spectral clustering (Park et al., 2019)
     does: the fewest links for the clearest eigengap. Too few and one voice falls apart into its sentences (a long
-    recording's pieces are most alike within a sentence); too many and voices join."""
+    recording's pieces are most alike within a sentence); too many and voices join. ``strongest``: each row's pieces,
+    most alike first."""
     count = len(similarity)
     choices = np.unique(np.geomspace(MIN_NEIGHBOURS, max(MIN_NEIGHBOURS, count // 4), NEIGHBOUR_CHOICES).round())
     best, best_ratio = MIN_NEIGHBOURS, np.inf
     for keep in choices.astype(int):
-        eigenvalues = np.linalg.eigvalsh(laplacian(similarity, keep))
+        eigenvalues = np.linalg.eigvalsh(laplacian(similarity, strongest[:, :keep]))
         gap = np.diff(eigenvalues[low - 1:high + 1]).max(initial=0.0) / max(eigenvalues[-1], 1e-9)
         ratio = keep / max(gap, 1e-9)
         if ratio < best_ratio:
@@ -333,16 +335,21 @@ def kmeans(points: np.ndarray, k: int, restarts: int = 8, rounds: int = 100) -> 
     return best
 
 
+def centroids(embeddings: np.ndarray, labels: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """The mean embedding of each cluster in ``names``, one row each."""
+    return np.stack([embeddings[labels == name].mean(axis=0) for name in names])
+
+
 def fold_strays(labels: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     """Clusters of fewer than MIN_CLUSTER_PIECES pieces join the real speaker whose centroid is most similar."""
     names, sizes = np.unique(labels, return_counts=True)
     real = names[sizes >= MIN_CLUSTER_PIECES]
     if len(real) == 0 or len(real) == len(names):
         return labels
-    centroids = np.stack([embeddings[labels == name].mean(axis=0) for name in real])
+    means = centroids(embeddings, labels, real)
     folded = labels.copy()
     for index in np.where(~np.isin(labels, real))[0]:
-        folded[index] = real[int(np.argmax(centroids @ embeddings[index]))]
+        folded[index] = real[int(np.argmax(means @ embeddings[index]))]
     return folded
 
 
@@ -355,9 +362,9 @@ def merge_alike(labels: np.ndarray, embeddings: np.ndarray, fewest: int) -> np.n
         names = np.unique(merged)
         if len(names) <= max(1, fewest):
             return merged
-        centroids = np.stack([embeddings[merged == name].mean(axis=0) for name in names])
-        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
-        alike = centroids @ centroids.T
+        means = centroids(embeddings, merged, names)
+        means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-9)
+        alike = means @ means.T
         np.fill_diagonal(alike, -1.0)
         first, second = np.unravel_index(int(np.argmax(alike)), alike.shape)
         if alike[first, second] < SAME_SPEAKER_SIMILARITY:
@@ -368,8 +375,7 @@ def merge_alike(labels: np.ndarray, embeddings: np.ndarray, fewest: int) -> np.n
 def nearest_speakers(embeddings: np.ndarray, sample: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Every embedding's speaker: the one whose centroid over the clustered ``sample`` is most similar."""
     names = np.unique(labels)
-    centroids = np.stack([sample[labels == name].mean(axis=0) for name in names])
-    return names[np.argmax(embeddings @ centroids.T, axis=1)]
+    return names[np.argmax(embeddings @ centroids(sample, labels, names).T, axis=1)]
 
 
 # MARK: - Turns

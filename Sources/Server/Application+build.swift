@@ -108,7 +108,7 @@ func buildApplication(backend: Backend, workers: Int, logger: Logger, requests: 
         if let board = backend.diarizationBoard, configuration.workersCanDiarize {
             services.append(DiarizationHeartbeat(board: board, logger: logger))
         }
-        let handOver = JobHandOver(diarizes: configuration.workersCanDiarize, fleet: backend.diarizationBoard)
+        let handOver = JobHandOver(diarizes: configuration.workersCanDiarize, fleet: backend.diarization)
         services.append(buildWorker(configuration, leasing: backend.leasing, storage: backend.storage, concurrency: workers, handOver: handOver, logger: logger))
     }
     return Application(
@@ -166,10 +166,12 @@ public func buildWorkerProcess(_ configuration: ServiceConfiguration, concurrenc
     let worker = buildWorker(configuration, leasing: leasing, storage: storage, concurrency: concurrency, handOver: handOver, logger: logger)
     // Stopped in reverse order: the worker drains first, then the queue closes, the metrics answer to the end and
     // the spans are flushed last.
-    let heartbeat = DiarizationHeartbeat(board: board, logger: logger, ownClient: client, advertises: configuration.workersCanDiarize)
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-        .init(service: QueueLifetime(queue: queue)), .init(service: heartbeat), .init(service: worker),
+        .init(service: QueueLifetime(queue: queue)), .init(service: RedisClientLifetime(client: client)), .init(service: worker),
     ]
+    if configuration.workersCanDiarize {
+        services.insert(.init(service: DiarizationHeartbeat(board: board, logger: logger)), at: 2)
+    }
     if let port = configuration.metricsPort {
         services.insert(.init(service: buildMetricsServer(host: configuration.host, port: port, logger: logger)), at: 0)
     }

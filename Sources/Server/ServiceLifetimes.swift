@@ -25,6 +25,16 @@ struct QueueLifetime: Service {
     }
 }
 
+/// Closes a Redis client of its own when the process stops (after the services listed behind it).
+struct RedisClientLifetime: Service {
+    let client: RedisClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await client.close()
+    }
+}
+
 /// Hears other API servers' credential changes for as long as the application runs.
 struct CredentialFollower: Service {
     let notices: any CredentialNotices
@@ -43,27 +53,18 @@ struct DiarizationHeartbeat: Service {
     let board: RedisDiarizationBoard
     let worker = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
     let logger: Logger
-    /// A client of its own (a standalone worker has no other), closed when the heartbeat stops.
-    var ownClient: RedisClient?
-    /// False for a worker that cannot diarize: it only keeps the board's client open for its reads.
-    var advertises = true
 
     func run() async throws {
-        if advertises {
-            await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    do {
-                        try await board.advertise(worker: worker, for: .seconds(30))
-                    } catch {
-                        logger.warning("could not advertise diarization", metadata: ["error": "\(error)"])
-                    }
-                    try? await Task.sleep(for: .seconds(10))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await board.advertise(worker: worker, for: .seconds(30))
+                } catch {
+                    logger.warning("could not advertise diarization", metadata: ["error": "\(error)"])
                 }
+                try? await Task.sleep(for: .seconds(10))
             }
-            await board.withdraw(worker: worker)
-        } else {
-            try? await gracefulShutdown()
         }
-        await ownClient?.close()
+        await board.withdraw(worker: worker)
     }
 }
