@@ -15,7 +15,11 @@ from pathlib import Path
 
 import pytest
 
+import numpy as np
+
 from e2e.support import LIBRIVOX, ROOT, librivox_audio, overlap
+from engine.scheduler import COALESCE_LIMIT_SECONDS, COALESCE_SECONDS, coalescing_deadline, rows_waiting
+from engine.windows import Job, Slot, Window
 
 
 class Engine:
@@ -189,3 +193,56 @@ def test_a_short_job_gets_its_turn_while_a_long_one_runs(librivox):
         engine.send({"type": "cancel", "id": "long"})
     finally:
         engine.close()
+
+
+# MARK: - How batches are filled (the rules alone, no model)
+
+
+def short_job(name: str, samples: np.ndarray) -> Job:
+    """A job of one short (packable) window holding ``samples``."""
+    seconds = len(samples) / 16000
+    window = Window(0, np.zeros((80, 10), dtype=np.float32), 0.0, seconds, samples)
+    return Job(id=name, model_name="tiny.en", task="transcribe", language="en", word_timestamps=False,
+               fine_segments=False, duration=seconds, speech=[], windows=[window], prompt=[1, 2, 3])
+
+
+def test_the_same_audio_twice_never_shares_a_slot_but_other_short_windows_do():
+    rng = np.random.default_rng(1)
+    clip, other = rng.standard_normal(16000 * 4).astype(np.float32), rng.standard_normal(16000 * 4).astype(np.float32)
+    first, copy, different = short_job("a", clip), short_job("b", clip.copy()), short_job("c", other)
+    slot = Slot()
+    slot.pieces.append((first, first.windows[0]))
+    # The decoder hears a repeat in one 30 s window as already said and leaves it out.
+    assert not slot.fits(copy, copy.windows[0])
+    assert slot.fits(different, different.windows[0])
+
+
+def test_a_burst_of_short_files_counts_as_few_rows_so_its_first_batch_waits_for_the_rest():
+    rng = np.random.default_rng(2)
+    clips = [short_job(str(i), rng.standard_normal(16000 * seconds).astype(np.float32)) for i, seconds in enumerate([3, 5, 6, 7] * 2)]
+    # 8 short windows of 3-7 s (about 46 s with the gaps) fill two 30 s rows: a batch of 8 would not be full.
+    assert rows_waiting(clips) == 2
+    long = Job(id="long", model_name="tiny.en", task="transcribe", language="en", word_timestamps=False, fine_segments=False,
+               duration=300.0, speech=[], windows=[Window(i, np.zeros((80, 10), dtype=np.float32), 26.0 * i, 26.0) for i in range(10)])
+    long.next_window = 4
+    assert rows_waiting([long]) == 6 and rows_waiting([long, *clips]) == 8
+
+
+def test_the_wait_for_jobs_being_prepared_goes_on_while_they_keep_coming_and_no_longer_than_the_limit():
+    since = 100.0
+    assert coalescing_deadline(since, last_prepared=0.0) == since + COALESCE_SECONDS
+    # Each preparation that ends moves the deadline on...
+    assert coalescing_deadline(since, last_prepared=since + 0.15) == since + 0.15 + COALESCE_SECONDS
+    # ...up to the limit.
+    assert coalescing_deadline(since, last_prepared=since + 5.0) == since + COALESCE_LIMIT_SECONDS
+
+
+def test_a_burst_with_the_same_file_twice_gives_each_copy_its_whole_text(engine, alone, librivox):
+    files = [*librivox, *librivox]
+    for index, path in enumerate(files):
+        engine.submit(f"burst{index}", path, text_only=True)
+    texts = [engine.result(f"burst{index}")["text"] for index in range(len(files))]
+    # As in the test above: the whole burst matches, each file nearly (its neighbours in a slot are context).
+    assert overlap(" ".join(alone(path) for path in files), " ".join(texts)) >= 0.97, texts
+    for path, text in zip(files, texts):
+        assert overlap(alone(path), text) >= 0.7, (path.name, alone(path), text)

@@ -15,22 +15,25 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from . import diarize
 from .errors import INTERNAL, EngineError
 from .results import job_result, segment_item, sentences
-from .windows import SAMPLE_RATE, Job, Slot, Window, prepare, validate
+from .windows import PACKING_GAP, SAMPLE_RATE, SLOT_SECONDS, Job, Slot, Window, prepare, validate
 
 #: Receives a job's messages (``progress``, ``result``, ``error``) as dicts.
 Listener = Callable[[dict[str, Any]], None]
 
 #: Threads that decode and cut up admitted jobs (smallest file first).
 PREPARERS = 2
-#: How long the batch thread waits for jobs still being prepared when its batch would not be full.
+#: While its batch would not be full and jobs are still being prepared, the batch thread waits for them as long as one
+#: more is ready within COALESCE_SECONDS of the last, and no longer than COALESCE_LIMIT_SECONDS in all: a burst of
+#: short files, prepared one after another, shares its first batch.
 COALESCE_SECONDS = 0.2
+COALESCE_LIMIT_SECONDS = 1.0
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 
@@ -41,6 +44,27 @@ def default_batch_size(device: str) -> int:
     if configured:
         return max(1, int(configured))
     return 16 if device == "cuda" else 8
+
+
+def rows_waiting(jobs: Iterable[Job]) -> int:
+    """About how many batch rows the jobs' waiting windows fill: one for each long window, and the short ones packed
+    30 s a row."""
+    rows, packed = 0, 0.0
+    for job in jobs:
+        if not job.waiting:
+            continue
+        for window in job.windows[job.next_window:]:
+            if window.audio is None:
+                rows += 1
+            else:
+                packed += window.duration + PACKING_GAP
+    return rows + math.ceil(packed / SLOT_SECONDS)
+
+
+def coalescing_deadline(since: float, last_prepared: float) -> float:
+    """Until when a batch that would not be full, waiting since ``since``, waits for jobs still being prepared: until
+    ``COALESCE_SECONDS`` after the last preparation ended, and no longer than ``COALESCE_LIMIT_SECONDS`` in all."""
+    return min(since + COALESCE_LIMIT_SECONDS, max(since, last_prepared) + COALESCE_SECONDS)
 
 
 class Scheduler:
@@ -59,6 +83,8 @@ class Scheduler:
         self._preparing: list[tuple[int, int, dict[str, Any]]] = []
         self._order = itertools.count()
         self._preparing_now = 0
+        #: When a preparation last ended (monotonic seconds).
+        self._last_prepared = 0.0
         self._dropped: set[str] = set()
         #: Where the next batch starts taking windows, so that every job gets its turn.
         self._turn = 0
@@ -126,6 +152,7 @@ class Scheduler:
                 continue
             with self._lock:
                 self._preparing_now -= 1
+                self._last_prepared = time.monotonic()
                 if request_id in self._dropped:
                     self._dropped.discard(request_id)
                     continue
@@ -139,6 +166,7 @@ class Scheduler:
     def _prepared(self) -> None:
         with self._lock:
             self._preparing_now -= 1
+            self._last_prepared = time.monotonic()
             self._lock.notify_all()
 
     # MARK: - Diarization
@@ -226,18 +254,19 @@ class Scheduler:
 
     def _next_batch(self) -> list[Slot]:
         """The next batch (called with the lock held): waits for windows, and while jobs are being prepared and the
-        batch would not be full, up to ``COALESCE_SECONDS`` more for them, so that a burst shares its first batch."""
-        deadline: float | None = None
+        batch would not be full, for them too (see ``COALESCE_SECONDS``), so that a burst shares its first batch."""
+        since: float | None = None
         while True:
-            available = sum(len(job.windows) - job.next_window for job in self._jobs.values() if job.waiting)
-            if available:
-                if self._being_prepared() and available < self.batch_size:
-                    deadline = deadline or time.monotonic() + COALESCE_SECONDS
-                    if time.monotonic() < deadline:
-                        self._lock.wait(deadline - time.monotonic())
+            if any(job.waiting for job in self._jobs.values()):
+                now = time.monotonic()
+                if self._being_prepared() and rows_waiting(self._jobs.values()) < self.batch_size:
+                    since = since or now
+                    deadline = coalescing_deadline(since, self._last_prepared)
+                    if now < deadline:
+                        self._lock.wait(deadline - now)
                         continue
                 return self._take_batch()
-            deadline = None
+            since = None
             self._lock.wait()
 
     def _batch_loop(self) -> None:

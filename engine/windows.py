@@ -115,10 +115,12 @@ class Slot:
         return found
 
     def fits(self, job: Job, window: Window) -> bool:
-        """Whether the window may join this slot."""
+        """Whether the window may join this slot. The same audio twice never shares a slot: the decoder hears the
+        repeat as already said and leaves it out (the same file submitted twice at once, say)."""
         return (
             bool(self.pieces) and window.audio is not None and all(other.audio is not None for _, other in self.pieces)
             and self.pieces[0][0].prompt == job.prompt and self.duration + PACKING_GAP + window.duration <= SLOT_SECONDS
+            and not any(same_audio(window, other) for _, other in self.pieces)
         )
 
     def features(self, model: Any) -> np.ndarray:
@@ -150,6 +152,11 @@ class Slot:
              "seek": 0, "words": words}
             for words, (_, window) in zip(owned, self.pieces)
         ]
+
+
+def same_audio(window: Window, other: Window) -> bool:
+    """Whether two short windows hold the same samples."""
+    return window.audio is not None and other.audio is not None and np.array_equal(window.audio, other.audio)
 
 
 def validate(request: dict[str, Any]) -> tuple[str, str, str | None]:
