@@ -170,7 +170,30 @@ struct AddTranscriptionRevision: AsyncMigration {
     }
 }
 
+/// Adds the indexes that newest-first listings read in order (a user's transcriptions and batches by creation, then
+/// id), so that a page costs the same however many rows the user has.
+struct AddListingIndexes: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase else { throw UnsupportedDatabaseError() }
+        for (name, table) in Self.indexes {
+            try await sql.create(index: name).on(table).column("user_id").column("created_at").column("id").run()
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase else { throw UnsupportedDatabaseError() }
+        for (name, _) in Self.indexes { try await sql.drop(index: name).run() }
+    }
+
+    private static let indexes = [
+        ("transcriptions_user_created", TranscriptionModel.schema), ("batches_user_created", BatchModel.schema),
+    ]
+}
+
 /// The migrations of this target, in order.
 public enum PersistenceMigrations {
-    public static let all: [any Migration] = [CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords(), AddSessions(), AddTranscriptionRevision(), AddIdempotencyKeys(), AddAudioDeletedAt(), AddBatches()]
+    public static let all: [any Migration] = [
+        CreateCoreTables(), AddPartialTranscript(), AddWebhooks(), AddUsageRecords(), AddSessions(),
+        AddTranscriptionRevision(), AddIdempotencyKeys(), AddAudioDeletedAt(), AddBatches(), AddListingIndexes(),
+    ]
 }

@@ -151,11 +151,12 @@ public struct TranscriptionRepository: Sendable {
             .orderBy("updated_at").orderBy("id").limit(limit).all().map(TranscriptionRows.transcription)
     }
 
-    /// A page of one owner's rows (of one status when given), newest first, starting after the cursor row.
+    /// A page of one owner's rows (of one status when given), newest first, starting after the cursor row; their
+    /// running transcript is left out (`partialText` nil).
     public func list(
         owner: UUID, limit: Int, after cursor: PageCursor?, status: TranscriptionStatus? = nil
     ) async throws -> [Transcription] {
-        var query = TranscriptionRows.select(on: try sql()).where("user_id", .equal, owner)
+        var query = TranscriptionRows.select(on: try sql(), listing: true).where("user_id", .equal, owner)
         if let status { query = query.where("status", .equal, status.rawValue) }
         if let cursor {
             query = query.where { group in

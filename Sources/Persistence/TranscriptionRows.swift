@@ -14,9 +14,21 @@ enum TranscriptionRows {
         "retry_count", "batch_id",
     ]
 
-    /// A select of the transcription columns from the table, to be narrowed by the caller.
-    static func select(on sql: any SQLDatabase) -> SQLSelectBuilder {
-        sql.select().columns(columns.map { SQLIdentifier($0) }).from(TranscriptionModel.schema)
+    /// The columns a listing reads: all but the running transcript, which no listing shows and which grows with the
+    /// audio (a listed row's `partialText` is nil).
+    static let listedColumns = columns.filter { $0 != "partial_text" }
+
+    /// A select of the transcription columns (or `listedColumns`) from the table, to be narrowed by the caller. The
+    /// column list is written out once (both dialects quote names with `"`), not escaped name by name on every read.
+    static func select(on sql: any SQLDatabase, listing: Bool = false) -> SQLSelectBuilder {
+        sql.select().column(listing ? listedColumnList : columnList).from(TranscriptionModel.schema)
+    }
+
+    private static let columnList = quoted(columns)
+    private static let listedColumnList = quoted(listedColumns)
+
+    private static func quoted(_ names: [String]) -> SQLRaw {
+        SQLRaw(names.map { "\"\($0)\"" }.joined(separator: ", "))
     }
 
     /// The row as a `Transcription` (unknown enum values read as the model does: failed, json, transcribe).
@@ -34,7 +46,8 @@ enum TranscriptionRows {
             task: TranscriptionTask(rawValue: try value("task", String.self)) ?? .transcribe, prompt: try value("prompt"),
             originalFilename: try value("original_filename"), fileSize: try value("file_size"),
             createdAt: try value("created_at"), updatedAt: try value("updated_at"), completedAt: try value("completed_at"),
-            partialText: try value("partial_text"), partialSegments: try value("partial_segments"),
+            partialText: row.contains(column: "partial_text") ? try value("partial_text") : nil,
+            partialSegments: try value("partial_segments"),
             apiKeyId: try value("api_key_id"), webhookURL: try value("webhook_url"), retryCount: try value("retry_count"),
             batchId: try value("batch_id")
         )
