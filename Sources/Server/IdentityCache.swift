@@ -16,7 +16,7 @@ final class IdentityCache: Sendable {
         let generation: Int
     }
 
-    private let entries = NIOLockedValueBox([String: Entry]())
+    private let entries = NIOLockedValueBox([SIMD4<UInt64>: Entry]())
     let notices: any CredentialNotices
     let lifetime: Duration
     /// At most this many keys are remembered; past it the cache starts again empty.
@@ -31,7 +31,7 @@ final class IdentityCache: Sendable {
     /// The identity remembered for `key`, or the one `authenticate` finds (remembered for next time).
     func identity(key: String, authenticate: (String) async throws -> Identity) async throws -> Identity {
         guard lifetime > .zero else { return try await authenticate(key) }
-        let digest = APIKeyMaterial.hash(key)
+        let digest = APIKeyMaterial.digest(key)
         let now = ContinuousClock.now
         let generation = notices.generation
         if let entry = entries.withLockedValue({ $0[digest] }), entry.expires > now, entry.generation == generation {

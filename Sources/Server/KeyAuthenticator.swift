@@ -14,7 +14,9 @@ struct KeyAuthenticator {
     static func bearerKey(_ header: String) throws -> String {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.invalidKey }
-        return parts[1].trimmingCharacters(in: .whitespaces)
+        let key = parts[1].drop(while: { $0 == " " || $0 == "\t" })
+        guard let last = key.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
+        return String(key[...last])
     }
 
     /// The identity of a plaintext API key.

@@ -46,7 +46,20 @@ public enum APIKeyMaterial {
 
     /// The hex SHA-256 of a key.
     public static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).hexString
+        sha256(key).hexString
+    }
+
+    /// The SHA-256 of a key as four words: a dictionary key that needs no hex string.
+    public static func digest(_ key: String) -> SIMD4<UInt64> {
+        sha256(key).withUnsafeBytes { bytes in
+            func word(_ index: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) }
+            return SIMD4(word(0), word(1), word(2), word(3))
+        }
+    }
+
+    private static func sha256(_ key: String) -> SHA256Digest {
+        var key = key
+        return key.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
     }
 
     /// Compares a presented key with a stored hash without leaking timing.
