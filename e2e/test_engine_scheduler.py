@@ -18,7 +18,7 @@ import pytest
 import numpy as np
 
 from e2e.support import LIBRIVOX, ROOT, librivox_audio, overlap
-from engine.scheduler import COALESCE_LIMIT_SECONDS, COALESCE_SECONDS, coalescing_deadline, rows_waiting
+from engine.scheduler import COALESCE_LIMIT_SECONDS, COALESCE_SECONDS, coalescing_deadline, encoded_frames, rows_waiting
 from engine.windows import Job, Slot, Window
 
 
@@ -235,6 +235,19 @@ def test_the_wait_for_jobs_being_prepared_goes_on_while_they_keep_coming_and_no_
     assert coalescing_deadline(since, last_prepared=since + 0.15) == since + 0.15 + COALESCE_SECONDS
     # ...up to the limit.
     assert coalescing_deadline(since, last_prepared=since + 5.0) == since + COALESCE_LIMIT_SECONDS
+
+
+def test_a_batch_is_encoded_as_long_as_its_longest_slot_and_a_margin_between_20_and_30_seconds():
+    def slot(seconds: float) -> Slot:
+        job = short_job("x", np.zeros(16000, dtype=np.float32))
+        found = Slot()
+        found.pieces.append((job, Window(0, np.zeros((80, 10), dtype=np.float32), 0.0, seconds)))
+        return found
+
+    assert encoded_frames([slot(26.0), slot(12.0)], 100) == 2700  # the longest and a second, not 30 s
+    assert encoded_frames([slot(25.97)], 100) == 2698  # an even number of frames: the encoder halves them
+    assert encoded_frames([slot(4.0)], 100) == 2000  # never under 20 s: shorter inputs make the model hallucinate
+    assert encoded_frames([slot(29.6)], 100) == 3000  # never over the model's 30 s
 
 
 def test_a_burst_with_the_same_file_twice_gives_each_copy_its_whole_text(engine, alone, librivox):

@@ -34,6 +34,12 @@ PREPARERS = 2
 #: short files, prepared one after another, shares its first batch.
 COALESCE_SECONDS = 0.2
 COALESCE_LIMIT_SECONDS = 1.0
+#: A batch is encoded as long as its longest slot and this margin (see ``encoded_frames``), never shorter than
+#: MIN_ENCODED_SECONDS: much shorter inputs than the model's 30 s make it hallucinate (measured on espeak-ng speech
+#: trimmed to its length and a second: word accuracy 0.80 against 0.92 at 30 s; from 20 s on, the same or better,
+#: with `tiny.en` and `base`).
+ENCODED_MARGIN_SECONDS = 1.0
+MIN_ENCODED_SECONDS = 20.0
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 
@@ -65,6 +71,14 @@ def coalescing_deadline(since: float, last_prepared: float) -> float:
     """Until when a batch that would not be full, waiting since ``since``, waits for jobs still being prepared: until
     ``COALESCE_SECONDS`` after the last preparation ended, and no longer than ``COALESCE_LIMIT_SECONDS`` in all."""
     return min(since + COALESCE_LIMIT_SECONDS, max(since, last_prepared) + COALESCE_SECONDS)
+
+
+def encoded_frames(batch: list[Slot], frames_per_second: int) -> int:
+    """How many log-Mel frames of each slot the encoder hears: the batch's longest slot and a margin, between
+    ``MIN_ENCODED_SECONDS`` and 30 s (an even number: the encoder halves it). Whisper pads every window to 30 s; the
+    padding's share of the encoder's work (and of the decoder's attention over its output) is saved."""
+    seconds = min(SLOT_SECONDS, max(MIN_ENCODED_SECONDS, max(slot.duration for slot in batch) + ENCODED_MARGIN_SECONDS))
+    return 2 * math.ceil(seconds * frames_per_second / 2)
 
 
 class Scheduler:
@@ -298,7 +312,8 @@ class Scheduler:
 
         first = batch[0].pieces[0][0]
         model = self._load_model(first.model_name)
-        features = np.stack([pad_or_trim(slot.features(model)) for slot in batch])
+        frames = encoded_frames(batch, model.frames_per_second)
+        features = np.stack([pad_or_trim(slot.features(model))[:, :frames] for slot in batch])
         encoder_output = model.encode(features)
         results = model.model.generate(
             encoder_output,
@@ -331,7 +346,7 @@ class Scheduler:
                 "seek": int(start * model.frames_per_second),
             }])
         if first.fine_segments or any(slot.packed for slot in batch):
-            sizes = [int(math.ceil(slot.duration) * model.frames_per_second) for slot in batch]
+            sizes = [min(frames, int(math.ceil(slot.duration) * model.frames_per_second)) for slot in batch]
             model.add_word_timestamps(outputs, first.tokenizer, encoder_output, sizes, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0)
         pieces: list[tuple[Job, Window, list[dict[str, Any]]]] = []
         unheard: list[Slot] = []
