@@ -19,7 +19,7 @@ import numpy as np
 
 from e2e.support import LIBRIVOX, ROOT, librivox_audio, overlap
 from engine.scheduler import COALESCE_LIMIT_SECONDS, COALESCE_SECONDS, coalescing_deadline, encoded_frames, rows_waiting
-from engine.windows import Job, Slot, Window
+from engine.windows import HALVED_VAD_SECONDS, Job, Slot, Window, quietest_point, speech_regions
 
 
 class Engine:
@@ -259,3 +259,33 @@ def test_a_burst_with_the_same_file_twice_gives_each_copy_its_whole_text(engine,
     assert overlap(" ".join(alone(path) for path in files), " ".join(texts)) >= 0.97, texts
     for path, text in zip(files, texts):
         assert overlap(alone(path), text) >= 0.7, (path.name, alone(path), text)
+
+
+def test_long_audio_is_searched_for_speech_in_two_halves_that_meet_in_a_pause(tmp_path):
+    from faster_whisper import decode_audio
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    if not list(LIBRIVOX.glob("*.wav")):
+        pytest.skip("needs Debian's pocketsphinx-testdata (make test installs it)")
+    long_file, _, _, _ = librivox_audio(tmp_path)
+    audio = decode_audio(str(long_file))
+    assert len(audio) >= HALVED_VAD_SECONDS * 16000
+    whole = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=30, min_silence_duration_ms=160))
+    halves = speech_regions(audio, 30)
+
+    def seconds(regions: list[dict]) -> float:
+        return sum(region["end"] - region["start"] for region in regions) / 16000
+
+    # The same speech, give or take the padding of the pause where the halves meet.
+    assert abs(seconds(halves) - seconds(whole)) < 0.5, (seconds(halves), seconds(whole))
+    assert all(a["end"] <= b["start"] for a, b in zip(halves, halves[1:])), "regions overlap or are out of order"
+    assert abs(len(halves) - len(whole)) <= 1
+
+
+def test_the_halves_meet_in_the_quietest_half_second_near_the_middle():
+    rng = np.random.default_rng(3)
+    audio = rng.standard_normal(16000 * 20).astype(np.float32)
+    audio[16000 * 12: 16000 * 13] = 0.0  # one second of silence, 2 s after the middle
+    point = quietest_point(audio, len(audio) // 2, 16000 * 5)
+    # Inside the silence, a fifth of a second or more from the noise on either side.
+    assert 16000 * 12.2 <= point <= 16000 * 12.8, point / 16000

@@ -2,6 +2,7 @@
 VAD model (as its batched pipeline does), each window up to 30 s of speech with its log-Mel features."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +155,37 @@ class Slot:
         ]
 
 
+#: Audio at least this long is searched for speech in two halves at once: the VAD model runs on one core, and on a
+#: lone long file the other one would wait for it.
+HALVED_VAD_SECONDS = 60.0
+#: The halves meet at the quietest half second within this many seconds of the middle.
+SPLIT_SEARCH_SECONDS = 5.0
+_vad_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="engine-vad")
+
+
+def speech_regions(audio: np.ndarray, longest: float) -> list[dict[str, int]]:
+    """Where the audio has speech (Silero VAD, regions of at most ``longest`` seconds), in samples."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(max_speech_duration_s=longest, min_silence_duration_ms=160)
+    if len(audio) < HALVED_VAD_SECONDS * SAMPLE_RATE:
+        return get_speech_timestamps(audio, options)
+    split = quietest_point(audio, len(audio) // 2, int(SPLIT_SEARCH_SECONDS * SAMPLE_RATE))
+    first, second = _vad_threads.map(lambda part: get_speech_timestamps(part, options), (audio[:split], audio[split:]))
+    return first + [{"start": region["start"] + split, "end": region["end"] + split} for region in second]
+
+
+def quietest_point(audio: np.ndarray, middle: int, reach: int) -> int:
+    """The middle of the quietest half second of the audio within ``reach`` samples of ``middle`` (the middle of a
+    pause, so that the speech on either side keeps the VAD's padding)."""
+    frame = SAMPLE_RATE // 50
+    start = max(0, middle - reach)
+    span = audio[start:middle + reach]
+    energy = np.square(span[: len(span) // frame * frame].reshape(-1, frame)).mean(axis=1)
+    smoothed = np.convolve(energy, np.ones(25) / 25, mode="same")
+    return start + int(np.argmin(smoothed)) * frame
+
+
 def same_audio(window: Window, other: Window) -> bool:
     """Whether two short windows hold the same samples."""
     return window.audio is not None and other.audio is not None and np.array_equal(window.audio, other.audio)
@@ -178,7 +210,7 @@ def validate(request: dict[str, Any]) -> tuple[str, str, str | None]:
 def prepare(request: dict[str, Any], model: Any, audio: np.ndarray) -> Job:
     """Cuts decoded audio into windows, detects the language where none is given, and builds the decoder prompt."""
     from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+    from faster_whisper.vad import collect_chunks
 
     name, task, language = validate(request)
     chunk_length = model.feature_extractor.chunk_length
@@ -187,7 +219,7 @@ def prepare(request: dict[str, Any], model: Any, audio: np.ndarray) -> Job:
         step = chunk_length * SAMPLE_RATE
         speech = [{"start": start, "end": min(start + step, len(audio))} for start in range(0, len(audio), step)]
     else:
-        speech = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=chunk_length, min_silence_duration_ms=160))
+        speech = speech_regions(audio, chunk_length)
     chunks, metadata = collect_chunks(audio, speech, max_duration=chunk_length) if speech else ([], [])
     speech_chunks = [(chunk, meta) for chunk, meta in zip(chunks, metadata) if meta["duration"] > 0]
     windows = [
