@@ -30,10 +30,11 @@ enum JSONBody {
     }()
 
     static func response<T: Encodable>(_ status: HTTPResponse.Status, _ value: T) throws -> Response {
-        let data = try encoder.encode(value)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        response(status, body: ByteBuffer(bytes: try encoder.encode(value)))
+    }
+
+    /// A JSON answer of bytes encoded before.
+    static func response(_ status: HTTPResponse.Status, body: ByteBuffer) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: body))
     }
 }

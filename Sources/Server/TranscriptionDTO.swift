@@ -49,7 +49,7 @@ struct TranscriptionDTO: Encodable {
 }
 
 /// The seed's status shape.
-struct StatusDTO: Encodable {
+struct StatusDTO: Encodable, Equatable {
     let transcriptionId: String
     let jobId: String?
     let status: TranscriptionStatus

@@ -16,6 +16,8 @@ struct TranscriptionRoutes {
     let maxUploadBytes: Int64
     /// Downloads a submission's `audio_url`.
     let fetcher: AudioURLFetcher
+    /// Status answers of rows that have not changed since they were last polled.
+    let statusAnswers = StatusAnswers()
 
     func register(on group: RouterGroup<AppRequestContext>) {
         group.post("transcribe", use: submit)
@@ -51,8 +53,8 @@ struct TranscriptionRoutes {
         try await context.ownedTranscription(in: transcriptions)
     }
 
-    @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Success<StatusDTO> {
-        Success(StatusDTO(try await owned(context)))
+    @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try statusAnswers.answer(for: try await owned(context))
     }
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
