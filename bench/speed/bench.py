@@ -5,7 +5,8 @@ route; raw faster-whisper in a process of its own (sequential, and `BatchedInfer
 `faster-whisper-server` 0.0.3 in its own virtualenv, at batch sizes 1 and 8. Every side uses the same model files
 (tiny.en), int8, beam 5 and every core.
 
-Figures (each repeated BENCH_REPEAT times; the best is compared, the spread printed):
+Figures (each repeated BENCH_REPEAT times, the sides in turn round after round; the best is compared, the spread
+printed):
 - LONG: >= 5 minutes of real human speech (Debian's LibriVox clips, joined), and its word accuracy on every side;
 - BURST: 10 short clips submitted at once;
 - MIXED: the long file and the 10 clips together: the clips' median latency against their latency alone;
@@ -114,6 +115,7 @@ class Peer:
     """faster-whisper-server 0.0.3, in .venv-peer, configured like our engine."""
 
     def __init__(self, batch_size: int, folder: Path) -> None:
+        self.batch_size = batch_size
         config = folder / f"peer-{batch_size}.yaml"
         config.write_text(json.dumps({
             "batch_size": batch_size,
@@ -164,12 +166,14 @@ class Report:
         self.say(f"  {label:<52} {ours / theirs:6.2f}x   (target {target})")
 
 
-def repeat(run: Callable[[], tuple[float, list[str]]]) -> tuple[list[float], list[str]]:
-    times, texts = [], []
+def in_rounds(sides: dict[str, Callable[[], tuple[float, list[str]]]]) -> dict[str, tuple[list[float], list[str]]]:
+    """Each side's run times (REPEAT of them) and its last texts, the sides run in turn round after round."""
+    found: dict[str, tuple[list[float], list[str]]] = {label: ([], []) for label in sides}
     for _ in range(REPEAT):
-        seconds, texts = run()
-        times.append(seconds)
-    return times, texts
+        for label, run in sides.items():
+            seconds, texts = run()
+            found[label] = (found[label][0] + [seconds], texts)
+    return found
 
 
 def wrk(url: str, key: str | None, seconds: int = 5) -> float:
@@ -233,15 +237,37 @@ def main() -> None:
     report.say(f"make bench: tiny.en int8, beam 5, {THREADS} threads; LONG {seconds:.0f} s of LibriVox speech, BURST 10 clips; "
                f"{REPEAT} runs each")
     env = {"QUEUE_CONCURRENCY": "16", "LOG_LEVEL": "warning"}
+    # Every side is up at once, and LONG and BURST go round the sides in turn, so that the runs compared were taken
+    # moments apart: this shared machine's speed moves by a third within minutes.
     server = Server(folder / "ours", env=env).start()
+    # The whisper.cpp engine (q8_0 weights converted from the same model, beam 5, every core) on the same audio.
+    cpp = Server(folder / "whispercpp", env={**env, "WHISPER_ENGINE": "whisper.cpp"}).start()
+    peers: list[Peer] = []
     key = server.bootstrap_key
     try:
-        # Warm up: the engine process and the model are loaded once per server.
+        for batch in (1, 8) if PEER_PYTHON.exists() else ():
+            peers.append(Peer(batch, folder))
+        # Warm up: each server loads its model once.
         openai_request(server.base, key, shorts[0])
-        results: dict[str, tuple[list[float], list[str]]] = {}
-        results["ours (OpenAI route)"] = repeat(lambda: timed(lambda: [openai_request(server.base, key, long)]))
-        results["ours (native route)"] = repeat(lambda: timed(lambda: [native_request(server, key, long)[0]]))
-        burst_ours = repeat(lambda: timed(lambda: at_once(lambda p: openai_request(server.base, key, p), shorts)))
+        openai_request(cpp.base, cpp.bootstrap_key, shorts[0])
+        for peer in peers:
+            peer.transcribe(shorts[0])
+        results = in_rounds({
+            "ours (OpenAI route)": lambda: timed(lambda: [openai_request(server.base, key, long)]),
+            "ours (native route)": lambda: timed(lambda: [native_request(server, key, long)[0]]),
+            "ours, whisper.cpp engine": lambda: timed(lambda: [openai_request(cpp.base, cpp.bootstrap_key, long)]),
+            "raw faster-whisper, sequential": lambda: raw("sequential", [long]),
+            "raw faster-whisper, batched (8)": lambda: raw("batched", [long]),
+            **{f"faster-whisper-server 0.0.3, batch {peer.batch_size}": (lambda peer=peer: timed(lambda: [peer.transcribe(long)]))
+               for peer in peers},
+        })
+        bursts = in_rounds({
+            "ours (OpenAI route)": lambda: timed(lambda: at_once(lambda p: openai_request(server.base, key, p), shorts)),
+            "raw batched, one after another": lambda: raw("batched", shorts),
+            "ours, whisper.cpp engine": lambda: timed(lambda: at_once(lambda p: openai_request(cpp.base, cpp.bootstrap_key, p), shorts)),
+            **{f"faster-whisper-server, batch {peer.batch_size}": (lambda peer=peer: timed(lambda: at_once(peer.transcribe, shorts)))
+               for peer in peers},
+        })
         alone = [latency for _, latency in at_once(lambda p: native_request(server, key, p), shorts)]
         mixed_started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=11) as pool:
@@ -260,6 +286,9 @@ def main() -> None:
             })
         pickup_sql = pickup_embedded(server, key, shorts[1])
     finally:
+        for peer in peers:
+            peer.stop()
+        cpp.stop()
         server.stop()
     pickup_bull: list[float] = []
     if redis_url:
@@ -269,29 +298,6 @@ def main() -> None:
             pickup_bull = pickup_redis(distributed, distributed.bootstrap_key, shorts[1], redis_url)
         finally:
             distributed.stop()
-    # The whisper.cpp engine (q8_0 weights converted from the same model, beam 5, every core) on the same audio.
-    cpp = Server(folder / "whispercpp", env={**env, "WHISPER_ENGINE": "whisper.cpp"}).start()
-    try:
-        openai_request(cpp.base, cpp.bootstrap_key, shorts[0])
-        results["ours, whisper.cpp engine"] = repeat(lambda: timed(lambda: [openai_request(cpp.base, cpp.bootstrap_key, long)]))
-        burst_cpp = repeat(lambda: timed(lambda: at_once(lambda p: openai_request(cpp.base, cpp.bootstrap_key, p), shorts)))
-    finally:
-        cpp.stop()
-    results["raw faster-whisper, sequential"] = repeat(lambda: raw("sequential", [long]))
-    results["raw faster-whisper, batched (8)"] = repeat(lambda: raw("batched", [long]))
-    burst_raw = repeat(lambda: raw("batched", shorts))
-    peers: dict[int, tuple[list[float], list[float], list[str]]] = {}
-    if PEER_PYTHON.exists():
-        for batch in (1, 8):
-            peer = Peer(batch, folder)
-            try:
-                peer.transcribe(shorts[0])
-                long_runs, texts = repeat(lambda: timed(lambda: [peer.transcribe(long)]))
-                burst_runs, _ = repeat(lambda: timed(lambda: at_once(peer.transcribe, shorts)))
-                peers[batch] = (long_runs, burst_runs, texts)
-                results[f"faster-whisper-server 0.0.3, batch {batch}"] = (long_runs, texts)
-            finally:
-                peer.stop()
 
     report.say("\nLONG (seconds, best of the runs)")
     best = {label: report.figure(label, runs) for label, (runs, _) in results.items()}
@@ -300,10 +306,9 @@ def main() -> None:
     for label, value in accuracy.items():
         report.say(f"  {label:<34} {value:8.3f}")
     report.say("\nBURST: 10 clips at once (seconds)")
-    burst_best = report.figure("ours (OpenAI route)", burst_ours[0])
-    raw_burst_best = report.figure("raw batched, one after another", burst_raw[0])
-    cpp_burst_best = report.figure("ours, whisper.cpp engine", burst_cpp[0])
-    peer_burst_best = min((report.figure(f"faster-whisper-server, batch {b}", runs) for b, (_, runs, _) in peers.items()), default=None)
+    burst = {label: report.figure(label, runs) for label, (runs, _) in bursts.items()}
+    burst_best, raw_burst_best, cpp_burst_best = (burst[label] for label in (
+        "ours (OpenAI route)", "raw batched, one after another", "ours, whisper.cpp engine"))
     report.say("\nMIXED: the 10 clips' median latency (seconds)")
     report.say(f"  alone {statistics.median(alone):.2f}, beside the long file {statistics.median(mixed):.2f} "
                f"(everything done in {mixed_total:.1f})")
@@ -318,7 +323,8 @@ def main() -> None:
     ours = best["ours (OpenAI route)"]
     report.ratio("LONG: ours / raw batched faster-whisper", ours, best["raw faster-whisper, batched (8)"], "<= 1.05")
     if peers:
-        peer_best = min(min(long_runs) for long_runs, _, _ in peers.values())
+        peer_best = min(seconds for label, seconds in best.items() if label.startswith("faster-whisper-server"))
+        peer_burst_best = min(seconds for label, seconds in burst.items() if label.startswith("faster-whisper-server"))
         report.ratio("LONG: ours / faster-whisper-server's best", ours, peer_best, "<= 0.75")
         report.ratio("BURST: ours / faster-whisper-server's best", burst_best, peer_burst_best, "<= 0.6")
     report.ratio("BURST: ours / raw batched, one after another", burst_best, raw_burst_best, "-")
