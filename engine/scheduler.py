@@ -165,8 +165,7 @@ class Scheduler:
                 self._fail(request_id, INTERNAL, f"{type(error).__name__}: {error}")
                 continue
             with self._lock:
-                self._preparing_now -= 1
-                self._last_prepared = time.monotonic()
+                self._preparation_ended()
                 if request_id in self._dropped:
                     self._dropped.discard(request_id)
                     continue
@@ -179,9 +178,13 @@ class Scheduler:
 
     def _prepared(self) -> None:
         with self._lock:
-            self._preparing_now -= 1
-            self._last_prepared = time.monotonic()
+            self._preparation_ended()
             self._lock.notify_all()
+
+    def _preparation_ended(self) -> None:
+        """Counts a preparation out, and when (called with the lock held)."""
+        self._preparing_now -= 1
+        self._last_prepared = time.monotonic()
 
     # MARK: - Diarization
 

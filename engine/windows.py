@@ -121,7 +121,7 @@ class Slot:
         return (
             bool(self.pieces) and window.audio is not None and all(other.audio is not None for _, other in self.pieces)
             and self.pieces[0][0].prompt == job.prompt and self.duration + PACKING_GAP + window.duration <= SLOT_SECONDS
-            and not any(same_audio(window, other) for _, other in self.pieces)
+            and not any(np.array_equal(window.audio, other.audio) for _, other in self.pieces)
         )
 
     def features(self, model: Any) -> np.ndarray:
@@ -184,11 +184,6 @@ def quietest_point(audio: np.ndarray, middle: int, reach: int) -> int:
     energy = np.square(span[: len(span) // frame * frame].reshape(-1, frame)).mean(axis=1)
     smoothed = np.convolve(energy, np.ones(25) / 25, mode="same")
     return start + int(np.argmin(smoothed)) * frame
-
-
-def same_audio(window: Window, other: Window) -> bool:
-    """Whether two short windows hold the same samples."""
-    return window.audio is not None and other.audio is not None and np.array_equal(window.audio, other.audio)
 
 
 def validate(request: dict[str, Any]) -> tuple[str, str, str | None]:

@@ -16,7 +16,8 @@ enum TranscriptionRows {
 
     /// The columns a listing reads: all but the running transcript, which no listing shows and which grows with the
     /// audio (a listed row's `partialText` is nil).
-    static let listedColumns = columns.filter { $0 != "partial_text" }
+    private static let listedColumns = columns.filter { $0 != runningTranscript }
+    private static let runningTranscript = "partial_text"
 
     /// A select of the transcription columns (or `listedColumns`) from the table, to be narrowed by the caller. The
     /// column list is written out once (both dialects quote names with `"`), not escaped name by name on every read.
@@ -46,7 +47,7 @@ enum TranscriptionRows {
             task: TranscriptionTask(rawValue: try value("task", String.self)) ?? .transcribe, prompt: try value("prompt"),
             originalFilename: try value("original_filename"), fileSize: try value("file_size"),
             createdAt: try value("created_at"), updatedAt: try value("updated_at"), completedAt: try value("completed_at"),
-            partialText: row.contains(column: "partial_text") ? try value("partial_text") : nil,
+            partialText: row.contains(column: runningTranscript) ? try value(runningTranscript) : nil,
             partialSegments: try value("partial_segments"),
             apiKeyId: try value("api_key_id"), webhookURL: try value("webhook_url"), retryCount: try value("retry_count"),
             batchId: try value("batch_id")

@@ -166,10 +166,12 @@ class Report:
         self.say(f"  {label:<52} {ours / theirs:6.2f}x   (target {target})")
 
 
-def in_rounds(sides: dict[str, Callable[[], tuple[float, list[str]]]]) -> dict[str, tuple[list[float], list[str]]]:
-    """Each side's run times (REPEAT of them) and its last texts, the sides run in turn round after round."""
+def in_rounds(
+    sides: dict[str, Callable[[], tuple[float, list[str]]]], rounds: int = REPEAT,
+) -> dict[str, tuple[list[float], list[str]]]:
+    """Each side's figures (one a round) and its last texts, the sides run in turn round after round."""
     found: dict[str, tuple[list[float], list[str]]] = {label: ([], []) for label in sides}
-    for _ in range(REPEAT):
+    for _ in range(rounds):
         for label, run in sides.items():
             seconds, texts = run()
             found[label] = (found[label][0] + [seconds], texts)
@@ -188,11 +190,11 @@ def wrk(url: str, key: str | None, seconds: int = 5) -> float:
 def http_rounds(base: str, key: str, paths: dict[str, str]) -> dict[str, list[float]]:
     """Requests/s of each route, HTTP_ROUNDS times in turn with /health, so that each ratio compares two figures taken
     moments apart (on this shared machine /health alone swings by 2x between minutes)."""
-    found: dict[str, list[float]] = {name: [] for name in paths}
-    for _ in range(HTTP_ROUNDS):
-        for name, path in paths.items():
-            found[name].append(wrk(base + path, None if name == "/health" else key))
-    return found
+    found = in_rounds({
+        name: (lambda path=path, name=name: (wrk(base + path, None if name == "/health" else key), []))
+        for name, path in paths.items()
+    }, HTTP_ROUNDS)
+    return {name: runs for name, (runs, _) in found.items()}
 
 
 def pickup_embedded(server: Server, key: str, clip: Path, count: int = 15) -> list[float]:
